@@ -1,0 +1,163 @@
+"""Workspaces: a folder with ``partnerlift.toml`` and a DuckDB database."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from partnerlift.errors import ConfigError, NotFoundError
+from partnerlift.settings.times import get_zone
+
+SETTINGS_FILE = "partnerlift.toml"
+LOCALES = ("ja", "en")
+ENGINES = ("duckdb",)
+
+
+@dataclass
+class Settings:
+    """The settings of one workspace, as stored in ``partnerlift.toml``."""
+
+    timezone: str = "Asia/Tokyo"
+    currency: str = "JPY"
+    locale: Literal["ja", "en"] = "ja"
+    database: str = "partnerlift.duckdb"
+    score_model: str = "score_model.yaml"
+    study: str = "study.yaml"
+    engine: str = "duckdb"
+
+    def to_toml(self) -> str:
+        """Render the settings as the ``[workspace]`` table of a TOML file."""
+        lines = ["[workspace]"]
+        for item in fields(self):
+            value = str(getattr(self, item.name)).replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'{item.name} = "{value}"')
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Workspace:
+    """A workspace folder and its settings."""
+
+    root: Path
+    settings: Settings
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The workspace's time zone."""
+        return get_zone(self.settings.timezone, source=str(self.settings_path))
+
+    @property
+    def locale(self) -> str:
+        """The language of the texts people read: ``ja`` or ``en``."""
+        return self.settings.locale
+
+    @property
+    def settings_path(self) -> Path:
+        """The path of ``partnerlift.toml``."""
+        return self.root / SETTINGS_FILE
+
+    @property
+    def database_path(self) -> Path:
+        """The path of the workspace's database file."""
+        return self.resolve(self.settings.database)
+
+    @property
+    def score_model_path(self) -> Path:
+        """The path of the default score model file."""
+        return self.resolve(self.settings.score_model)
+
+    @property
+    def study_path(self) -> Path:
+        """The path of the default study file."""
+        return self.resolve(self.settings.study)
+
+    def resolve(self, path: str | Path) -> Path:
+        """Resolve a path from the settings against the workspace folder."""
+        path = Path(path)
+        return path if path.is_absolute() else self.root / path
+
+    def save(self) -> None:
+        """Write the settings to ``partnerlift.toml``."""
+        self.settings_path.write_text(self.settings.to_toml(), encoding="utf-8")
+
+
+def _validate(settings: Settings, source: str) -> None:
+    get_zone(settings.timezone, source=f"{source}, field 'timezone'")
+    if settings.locale not in LOCALES:
+        raise ConfigError(
+            f"{source}, field 'locale': unknown locale {settings.locale!r}. "
+            "Use 'ja' or 'en'."
+        )
+    if settings.engine not in ENGINES:
+        raise ConfigError(
+            f"{source}, field 'engine': unknown engine {settings.engine!r}. "
+            f"Use one of: {', '.join(ENGINES)}."
+        )
+
+
+def create_workspace(
+    root: str | Path,
+    *,
+    timezone: str = "Asia/Tokyo",
+    locale: str = "ja",
+    currency: str = "JPY",
+) -> Workspace:
+    """Create the folder and settings of a new workspace, or return an existing one.
+
+    Raises
+    ------
+    ConfigError
+        If the time zone or locale is unknown.
+    """
+    root = Path(root)
+    settings = Settings(timezone=timezone, locale=locale, currency=currency)  # type: ignore[arg-type]
+    _validate(settings, "command-line options")
+    root.mkdir(parents=True, exist_ok=True)
+    workspace = Workspace(root, settings)
+    if workspace.settings_path.exists():
+        existing = open_workspace(root)
+        existing.settings.timezone = timezone
+        existing.settings.locale = locale  # type: ignore[assignment]
+        existing.settings.currency = currency
+        existing.save()
+        return existing
+    workspace.save()
+    return workspace
+
+
+def open_workspace(root: str | Path | None = None) -> Workspace:
+    """Open the workspace at ``root``, ``$PARTNERLIFT_WORKSPACE`` or the current folder.
+
+    Raises
+    ------
+    NotFoundError
+        If the folder has no ``partnerlift.toml``.
+    ConfigError
+        If the settings file is invalid.
+    """
+    root = Path(root or os.environ.get("PARTNERLIFT_WORKSPACE") or ".")
+    path = root / SETTINGS_FILE
+    if not path.exists():
+        raise NotFoundError(
+            f"No workspace at {str(root)!r}: {SETTINGS_FILE} not found. "
+            f"Run 'partnerlift init {root}' first, or pass --workspace."
+        )
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}.") from None
+    section = raw.get("workspace", {})
+    known = {item.name for item in fields(Settings)}
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting {unknown[0]!r}. Known settings: "
+            f"{', '.join(sorted(known))}."
+        )
+    settings = Settings(**{key: str(value) for key, value in section.items()})
+    _validate(settings, str(path))
+    return Workspace(root, settings)

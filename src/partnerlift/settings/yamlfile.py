@@ -1,0 +1,129 @@
+"""YAML files that remember the line of every key, for errors that name it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from partnerlift.errors import ConfigError, Problem
+
+Location = tuple[str | int, ...]
+
+
+@dataclass
+class YamlDocument:
+    """A parsed YAML file with the 1-based line of each key and list item."""
+
+    path: Path
+    data: Any
+    lines: dict[Location, int] = field(default_factory=dict)
+
+    def line_of(self, location: Location) -> int | None:
+        """Return the line of ``location``, or of its nearest enclosing key."""
+        location = tuple(location)
+        while location:
+            if location in self.lines:
+                return self.lines[location]
+            location = location[:-1]
+        return self.lines.get((), None)
+
+    def value_at(self, location: Location) -> Any:
+        """Return the value at ``location``, or None where the path does not exist."""
+        value = self.data
+        for key in location:
+            try:
+                value = value[key]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return value
+
+
+def _record_lines(node: yaml.Node, location: Location, lines: dict[Location, int]):
+    lines.setdefault(location, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[(*location, key)] = key_node.start_mark.line + 1
+            _record_lines(value_node, (*location, key), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, (*location, index), lines)
+
+
+def load_yaml(path: str | Path) -> YamlDocument:
+    """Parse a YAML file and record where each key sits.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing or is not valid YAML; the error names the line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"File not found: {str(path)!r}.") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path} is not UTF-8 text: {error.reason} at byte {error.start}. "
+            "Save the file as UTF-8."
+        ) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = Problem(str(path), line, None, None, f"invalid YAML: {error}")
+        raise ConfigError(f"{path} is not valid YAML.", [problem]) from None
+    lines: dict[Location, int] = {}
+    if node is not None:
+        _record_lines(node, (), lines)
+    return YamlDocument(path, data, lines)
+
+
+def validation_problems(
+    document: YamlDocument, error: ValidationError, prefix: Location = ()
+) -> list[Problem]:
+    """Turn a pydantic validation error into problems with file, line, field and value."""
+    problems = []
+    for item in error.errors():
+        location = tuple(part for part in item["loc"] if not str(part).startswith("function-"))
+        full = (*prefix, *location)
+        field_name = ".".join(str(part) for part in full) or None
+        value = item.get("input")
+        if item["type"] == "missing":
+            value = None
+        elif item["type"] == "extra_forbidden":
+            reason = f"unknown key {str(location[-1])!r}"
+            problems.append(
+                Problem(str(document.path), document.line_of(full), field_name, None, reason)
+            )
+            continue
+        if isinstance(value, dict | list):
+            value = None
+        problems.append(
+            Problem(str(document.path), document.line_of(full), field_name, value, item["msg"])
+        )
+    return problems
+
+
+def parse_model(
+    document: YamlDocument, model: type[BaseModel], what: str, data: Any = None
+) -> Any:
+    """Validate ``document`` (or ``data`` taken from it) against a pydantic model.
+
+    Raises
+    ------
+    ConfigError
+        With one problem per invalid key, each naming the file and line.
+    """
+    try:
+        return model.model_validate(document.data if data is None else data)
+    except ValidationError as error:
+        problems = validation_problems(document, error)
+        raise ConfigError(f"Invalid {what} in {document.path}.", problems) from None

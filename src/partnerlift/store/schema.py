@@ -1,0 +1,135 @@
+"""The canonical tables and their migrations.
+
+Instants (``*_at``) are naive UTC timestamps. Beside the instants that calendar
+buckets are taken from, ``*_local`` holds the wall-clock time in the workspace's zone.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+TABLES: dict[str, str] = {
+    "import_batches": """
+        CREATE TABLE IF NOT EXISTS import_batches (
+            batch_id VARCHAR PRIMARY KEY,
+            table_name VARCHAR NOT NULL,
+            file VARCHAR,
+            encoding VARCHAR,
+            started_at TIMESTAMP NOT NULL,
+            read BIGINT NOT NULL,
+            inserted BIGINT NOT NULL,
+            duplicates BIGINT NOT NULL,
+            rejected BIGINT NOT NULL
+        )""",
+    "rejected_rows": """
+        CREATE TABLE IF NOT EXISTS rejected_rows (
+            batch_id VARCHAR NOT NULL,
+            file VARCHAR,
+            line BIGINT,
+            field VARCHAR,
+            value VARCHAR,
+            reason VARCHAR NOT NULL,
+            raw VARCHAR
+        )""",
+    "partners": """
+        CREATE TABLE IF NOT EXISTS partners (
+            partner_id VARCHAR PRIMARY KEY,
+            name VARCHAR,
+            tier VARCHAR,
+            region VARCHAR,
+            segment VARCHAR,
+            size VARCHAR,
+            joined_at TIMESTAMP,
+            joined_local TIMESTAMP,
+            attributes MAP(VARCHAR, VARCHAR),
+            batch_id VARCHAR
+        )""",
+    "users": """
+        CREATE TABLE IF NOT EXISTS users (
+            user_id VARCHAR NOT NULL,
+            partner_id VARCHAR NOT NULL,
+            email VARCHAR,
+            valid_from TIMESTAMP,
+            valid_to TIMESTAMP,
+            batch_id VARCHAR
+        )""",
+    "assets": """
+        CREATE TABLE IF NOT EXISTS assets (
+            asset_id VARCHAR PRIMARY KEY,
+            kind VARCHAR NOT NULL,
+            title VARCHAR,
+            tags VARCHAR[],
+            pages BIGINT,
+            duration_s DOUBLE,
+            batch_id VARCHAR
+        )""",
+    "events": """
+        CREATE TABLE IF NOT EXISTS events (
+            event_id VARCHAR PRIMARY KEY,
+            occurred_at TIMESTAMP NOT NULL,
+            occurred_local TIMESTAMP NOT NULL,
+            partner_id VARCHAR,
+            user_id VARCHAR,
+            action VARCHAR NOT NULL,
+            asset_id VARCHAR,
+            quantity DOUBLE NOT NULL,
+            source VARCHAR,
+            properties MAP(VARCHAR, VARCHAR),
+            batch_id VARCHAR
+        )""",
+    "deals": """
+        CREATE TABLE IF NOT EXISTS deals (
+            deal_id VARCHAR PRIMARY KEY,
+            partner_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_local TIMESTAMP NOT NULL,
+            closed_at TIMESTAMP,
+            closed_local TIMESTAMP,
+            status VARCHAR NOT NULL,
+            amount DOUBLE,
+            currency VARCHAR,
+            stage VARCHAR,
+            batch_id VARCHAR
+        )""",
+}
+
+# Migrations from version N to N + 1, applied in order by Database.migrate.
+MIGRATIONS: dict[int, list[str]] = {}
+
+# The columns a user's file may carry for each table, and which are required.
+CANONICAL_COLUMNS: dict[str, list[str]] = {
+    "partners": ["partner_id", "name", "tier", "region", "segment", "size", "joined_at"],
+    "users": ["user_id", "partner_id", "email", "valid_from", "valid_to"],
+    "assets": ["asset_id", "kind", "title", "tags", "pages", "duration_s"],
+    "events": [
+        "event_id",
+        "occurred_at",
+        "partner_id",
+        "user_id",
+        "action",
+        "asset_id",
+        "quantity",
+        "source",
+    ],
+    "deals": [
+        "deal_id",
+        "partner_id",
+        "created_at",
+        "status",
+        "closed_at",
+        "amount",
+        "currency",
+        "stage",
+    ],
+}
+
+REQUIRED_COLUMNS: dict[str, list[str]] = {
+    "partners": ["partner_id"],
+    "users": ["user_id", "partner_id"],
+    "assets": ["asset_id", "kind"],
+    "events": ["occurred_at", "action"],
+    "deals": ["deal_id", "partner_id", "created_at", "status"],
+}
+
+ASSET_KINDS = ("video", "course", "document", "template", "faq", "campaign", "form", "page")
+DEAL_STATUSES = ("open", "won", "lost")
