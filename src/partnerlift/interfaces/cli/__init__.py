@@ -7,7 +7,7 @@ from importlib import import_module
 from partnerlift.interfaces.cli.app import app
 
 # Each module adds its commands to ``app`` when imported.
-for _module in ("workspace",):
+for _module in ("workspace", "imports", "scoring", "analysis", "demo", "report"):
     import_module(f"partnerlift.interfaces.cli.{_module}")
 
 

@@ -1,0 +1,3 @@
+"""The ``partnerlift``  commands of this area."""
+
+from __future__ import annotations

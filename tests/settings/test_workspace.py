@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+
+from partnerlift.errors import ConfigError, NotFoundError
+from partnerlift.settings import create_workspace, open_workspace
+from partnerlift.settings.times import end_of_day_utc, parse_instant, get_zone
+from datetime import date, datetime
+
+
+def test_workspace_round_trips_settings(tmp_path):
+    create_workspace(tmp_path / "w", timezone="Europe/Berlin", locale="en")
+
+    opened = open_workspace(tmp_path / "w")
+
+    assert opened.settings.timezone == "Europe/Berlin"
+    assert opened.settings.locale == "en"
+
+
+def test_unknown_timezone_names_value(tmp_path):
+    with pytest.raises(ConfigError, match="'Mars/Base'"):
+        create_workspace(tmp_path / "w", timezone="Mars/Base")
+
+
+def test_missing_workspace_says_how_to_create(tmp_path):
+    with pytest.raises(NotFoundError, match="partnerlift init"):
+        open_workspace(tmp_path / "nothing")
+
+
+def test_offsetless_timestamp_is_local_time():
+    tokyo = get_zone("Asia/Tokyo")
+
+    assert parse_instant("2024-02-01T00:30:00", tokyo) == datetime(2024, 1, 31, 15, 30)
+    assert parse_instant("2024-02-01", tokyo) == datetime(2024, 1, 31, 15, 0)
+    assert parse_instant("2024-02-01T00:30:00+00:00", tokyo) == datetime(2024, 2, 1, 0, 30)
+    assert parse_instant("2024-02-01T00:30:00Z", tokyo) == datetime(2024, 2, 1, 0, 30)
+
+
+def test_end_of_day_in_tokyo_is_utc_afternoon():
+    assert end_of_day_utc(date(2024, 3, 31), get_zone("Asia/Tokyo")) == datetime(
+        2024, 3, 31, 15, 0
+    )
