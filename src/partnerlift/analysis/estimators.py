@@ -1,0 +1,189 @@
+"""Estimators for comparing two groups of partners on a yes/no outcome.
+
+Each function takes counts and returns plain numbers, so it can be checked against
+published reference values on its own. The unit is the partner: ``events`` is the
+number of partners with the outcome, ``total`` the number of partners in the group.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with the bounds of its confidence interval."""
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class Stratum:
+    """One stratum of a two-group comparison: events and partners in each group."""
+
+    events_with: int
+    total_with: int
+    events_without: int
+    total_without: int
+
+
+def proportion(events: int, total: int) -> float | None:
+    """Return ``events / total``, or None for an empty group."""
+    if total == 0:
+        return None
+    return events / total
+
+
+def risk_ratio_score(
+    events_with: int,
+    total_with: int,
+    events_without: int,
+    total_without: int,
+    *,
+    level: float = 0.95,
+) -> Interval:
+    """Estimate the risk ratio with the Koopman score interval.
+
+    The interval inverts the score test for the ratio of two binomial proportions
+    (Koopman 1984), the interval of R's ``PropCIs::riskscoreci``; statsmodels computes
+    it as the Miettinen-Nurminen score interval without the ``n / (n - 1)`` correction.
+
+    Returns
+    -------
+    Interval
+        The ratio ``(events_with / total_with) / (events_without / total_without)``
+        and its bounds; the estimate is None when the ratio is undefined (an empty
+        group or no events without the behaviour), and so are the bounds.
+    """
+    if total_with == 0 or total_without == 0 or events_without == 0:
+        return Interval(None, None, None)
+    estimate = (events_with / total_with) / (events_without / total_without)
+    low, high = confint_proportions_2indep(
+        events_with,
+        total_with,
+        events_without,
+        total_without,
+        method="score",
+        compare="ratio",
+        alpha=1 - level,
+        correction=False,
+    )
+    return Interval(estimate, _finite(low), _finite(high))
+
+
+def risk_difference_score(
+    events_with: int,
+    total_with: int,
+    events_without: int,
+    total_without: int,
+    *,
+    level: float = 0.95,
+) -> Interval:
+    """Estimate the risk difference with Newcombe's hybrid Wilson score interval.
+
+    The interval combines the Wilson score intervals of the two proportions (Newcombe
+    1998, method 10).
+
+    Returns
+    -------
+    Interval
+        ``events_with / total_with - events_without / total_without`` and its
+        bounds; all None when a group is empty.
+    """
+    if total_with == 0 or total_without == 0:
+        return Interval(None, None, None)
+    estimate = events_with / total_with - events_without / total_without
+    low, high = confint_proportions_2indep(
+        events_with,
+        total_with,
+        events_without,
+        total_without,
+        method="newcomb",
+        compare="diff",
+        alpha=1 - level,
+    )
+    return Interval(estimate, float(low), float(high))
+
+
+def fisher_exact_p(
+    events_with: int, total_with: int, events_without: int, total_without: int
+) -> float:
+    """Return the two-sided p-value of Fisher's exact test on the 2x2 table."""
+    table = [
+        [events_with, total_with - events_with],
+        [events_without, total_without - events_without],
+    ]
+    return float(stats.fisher_exact(table, alternative="two-sided").pvalue)
+
+
+def bh_q_values(p_values: Sequence[float | None]) -> list[float | None]:
+    """Adjust p-values for the false discovery rate (Benjamini-Hochberg).
+
+    The q-values are computed over the p-values that are not None, as R's
+    ``p.adjust(p, "BH")`` does; a None stays None in its place.
+    """
+    positions = [index for index, value in enumerate(p_values) if value is not None]
+    q_values: list[float | None] = [None] * len(p_values)
+    if not positions:
+        return q_values
+    observed = np.array([p_values[index] for index in positions], dtype=float)
+    adjusted = multipletests(observed, method="fdr_bh")[1]
+    for index, value in zip(positions, adjusted, strict=True):
+        q_values[index] = float(value)
+    return q_values
+
+
+def mantel_haenszel_risk_ratio(
+    strata: Sequence[Stratum], *, level: float = 0.95
+) -> Interval:
+    """Estimate the Mantel-Haenszel risk ratio over strata.
+
+    With ``a``, ``n1`` the events and partners with the behaviour, ``c``, ``n0``
+    those without it and ``N = n1 + n0`` in each stratum, the estimate is
+    ``sum(a * n0 / N) / sum(c * n1 / N)``. The interval is ``exp(log RR +/- z * se)``
+    with the Greenland-Robins (1985) variance of ``log RR``:
+    ``sum((n1 * n0 * (a + c) - a * c * N) / N**2) / (sum(a * n0 / N) *
+    sum(c * n1 / N))``. A stratum with an empty group adds nothing.
+
+    Returns
+    -------
+    Interval
+        The pooled ratio and its bounds; all None when either weighted sum is zero.
+    """
+    numerator = 0.0
+    denominator = 0.0
+    variance_sum = 0.0
+    for stratum in strata:
+        a, n1 = stratum.events_with, stratum.total_with
+        c, n0 = stratum.events_without, stratum.total_without
+        size = n1 + n0
+        if n1 == 0 or n0 == 0:
+            continue
+        numerator += a * n0 / size
+        denominator += c * n1 / size
+        variance_sum += (n1 * n0 * (a + c) - a * c * size) / size**2
+    if numerator == 0 or denominator == 0:
+        return Interval(None, None, None)
+    estimate = numerator / denominator
+    standard_error = math.sqrt(variance_sum / (numerator * denominator))
+    z = float(stats.norm.ppf(1 - (1 - level) / 2))
+    log_estimate = math.log(estimate)
+    return Interval(
+        estimate,
+        math.exp(log_estimate - z * standard_error),
+        math.exp(log_estimate + z * standard_error),
+    )
+
+
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
