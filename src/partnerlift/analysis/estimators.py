@@ -54,8 +54,8 @@ def risk_ratio_score(
     """Estimate the risk ratio with the Koopman score interval.
 
     The interval inverts the score test for the ratio of two binomial proportions
-    (Koopman 1984), the interval of R's ``PropCIs::riskscoreci``; statsmodels computes
-    it as the Miettinen-Nurminen score interval without the ``n / (n - 1)`` correction.
+    (Koopman 1984), as R's ``PropCIs::riskscoreci`` does. statsmodels computes it as
+    the Miettinen-Nurminen score interval without the ``n / (n - 1)`` correction.
 
     Returns
     -------
@@ -129,7 +129,7 @@ def bh_q_values(p_values: Sequence[float | None]) -> list[float | None]:
     """Adjust p-values for the false discovery rate (Benjamini-Hochberg).
 
     The q-values are computed over the p-values that are not None, as R's
-    ``p.adjust(p, "BH")`` does; a None stays None in its place.
+    ``p.adjust(p, "BH")`` does. A None stays None in its place.
     """
     positions = [index for index, value in enumerate(p_values) if value is not None]
     q_values: list[float | None] = [None] * len(p_values)

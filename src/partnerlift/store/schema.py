@@ -6,7 +6,7 @@ buckets are taken from, ``*_local`` holds the wall-clock time in the workspace's
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TABLES: dict[str, str] = {
     "import_batches": """
@@ -19,7 +19,8 @@ TABLES: dict[str, str] = {
             read BIGINT NOT NULL,
             inserted BIGINT NOT NULL,
             duplicates BIGINT NOT NULL,
-            rejected BIGINT NOT NULL
+            rejected BIGINT NOT NULL,
+            filtered BIGINT NOT NULL DEFAULT 0
         )""",
     "rejected_rows": """
         CREATE TABLE IF NOT EXISTS rejected_rows (
@@ -94,7 +95,10 @@ TABLES: dict[str, str] = {
 }
 
 # Migrations from version N to N + 1, applied in order by Database.migrate.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    # Rows dropped by a mapping's filter, so that a batch's counts add up to read.
+    1: ["ALTER TABLE import_batches ADD COLUMN IF NOT EXISTS filtered BIGINT DEFAULT 0"],
+}
 
 # The columns a user's file may carry for each table, and which are required.
 CANONICAL_COLUMNS: dict[str, list[str]] = {

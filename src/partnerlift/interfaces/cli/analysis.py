@@ -1,3 +1,196 @@
-"""The ``partnerlift``  commands of this area."""
+"""``partnerlift analyze``: compare behaviours with outcomes."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from partnerlift.analysis import Finding, analyze, load_study
+from partnerlift.analysis.statements import format_percent, format_ratio
+from partnerlift.interfaces.cli.app import (
+    FormatOption,
+    OutputFormat,
+    app,
+    current_workspace,
+    emit_csv,
+    emit_json,
+    emit_table,
+    open_database,
+)
+from partnerlift.scoring import load_model
+from partnerlift.settings.messages import register, text
+
+register(
+    {
+        "analysis.table.title": {"en": "Findings: {study}", "ja": "分析結果: {study}"},
+        "analysis.table.behavior": {"en": "Behaviour", "ja": "行動"},
+        "analysis.table.outcome": {"en": "Outcome", "ja": "成果"},
+        "analysis.table.with": {"en": "With", "ja": "達成"},
+        "analysis.table.without": {"en": "Without", "ja": "未達成"},
+        "analysis.table.ratio": {
+            "en": "Risk ratio (95% CI)",
+            "ja": "リスク比（95%CI）",
+        },
+        "analysis.table.adjusted": {"en": "Adjusted", "ja": "調整後"},
+        "analysis.table.q": {"en": "q", "ja": "q"},
+        "analysis.table.status": {"en": "Status", "ja": "状態"},
+        "analysis.table.counts": {
+            "en": "{value} ({events} of {total})",
+            "ja": "{value}（{total}社中{events}社）",
+        },
+        "analysis.table.interval": {
+            "en": "{estimate} ({ci_low} to {ci_high})",
+            "ja": "{estimate}（{ci_low}～{ci_high}）",
+        },
+        "analysis.table.excluded": {
+            "en": (
+                "As of {as_of}. Left out: {no_start} partners without a joined date, "
+                "{followup} partners whose outcome window ends after {as_of}."
+            ),
+            "ja": (
+                "{as_of}時点。除外: 参加日のないパートナー {no_start}社、"
+                "成果期間が{as_of}より後に終わるパートナー {followup}社。"
+            ),
+        },
+        "analysis.status.ok": {"en": "ok", "ja": "ok"},
+        "analysis.status.insufficient_data": {
+            "en": "insufficient data",
+            "ja": "データ不足",
+        },
+        "analysis.outcome_name.opportunity_rate": {
+            "en": "opportunity rate",
+            "ja": "商談化率",
+        },
+        "analysis.outcome_name.win_rate": {"en": "win rate", "ja": "受注率"},
+    }
+)
+
+CSV_COLUMNS = [name for name in Finding.__dataclass_fields__]
+
+
+def _interval(estimate: Any, low: Any, high: Any, locale: str) -> str:
+    if estimate is None:
+        return ""
+    return text(
+        "analysis.table.interval",
+        locale,
+        estimate=format_ratio(estimate, locale),
+        ci_low=format_ratio(low, locale),
+        ci_high=format_ratio(high, locale),
+    )
+
+
+def _group(value: Any, events: int, total: int, locale: str) -> str:
+    return text(
+        "analysis.table.counts",
+        locale,
+        value=format_percent(value, locale) if total else "-",
+        events=events,
+        total=total,
+    )
+
+
+def _q_cell(q_value: float | None) -> str:
+    if q_value is None:
+        return ""
+    return "<0.001" if q_value < 0.001 else f"{q_value:.3f}"
+
+
+def _table_row(finding: dict[str, Any], locale: str) -> list[str]:
+    q_value = finding["q_value"]
+    return [
+        finding["behavior_label"],
+        text(f"analysis.outcome_name.{finding['outcome']}", locale),
+        _group(
+            finding["value_with"], finding["events_with"], finding["n_with"], locale
+        ),
+        _group(
+            finding["value_without"],
+            finding["events_without"],
+            finding["n_without"],
+            locale,
+        ),
+        _interval(finding["estimate"], finding["ci_low"], finding["ci_high"], locale),
+        _interval(
+            finding["adjusted_estimate"],
+            finding["adjusted_ci_low"],
+            finding["adjusted_ci_high"],
+            locale,
+        ),
+        _q_cell(q_value),
+        text(f"analysis.status.{finding['status']}", locale),
+    ]
+
+
+def print_findings(result: dict[str, Any], locale: str) -> None:
+    """Print the findings as a table, then each statement in ``locale``."""
+    headers = [
+        text(f"analysis.table.{name}", locale)
+        for name in (
+            "behavior",
+            "outcome",
+            "with",
+            "without",
+            "ratio",
+            "adjusted",
+            "q",
+            "status",
+        )
+    ]
+    findings = result["findings"]
+    emit_table(
+        text("analysis.table.title", locale, study=result["study"]),
+        headers,
+        [_table_row(finding, locale) for finding in findings],
+    )
+    if findings:
+        typer.echo(
+            text(
+                "analysis.table.excluded",
+                locale,
+                as_of=result["as_of"],
+                no_start=findings[0]["n_excluded_no_start"],
+                followup=findings[0]["n_excluded_followup"],
+            )
+        )
+    statement_key = "statement_ja" if locale == "ja" else "statement_en"
+    for finding in findings:
+        typer.echo("")
+        typer.echo(finding[statement_key])
+
+
+def _csv_row(finding: dict[str, Any]) -> dict[str, Any]:
+    row = dict(finding)
+    row["adjusted_for"] = "|".join(finding["adjusted_for"])
+    return row
+
+
+@app.command(name="analyze")
+def analyze_command(
+    ctx: typer.Context,
+    study: Annotated[
+        Path | None,
+        typer.Option(help="Study file (default: the workspace's study.yaml)."),
+    ] = None,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Compare each behaviour of a study with its outcomes.
+
+    Example: partnerlift analyze --study study.yaml --format json
+    """
+    workspace = current_workspace(ctx)
+    study_file = load_study(study if study is not None else workspace.study_path)
+    model = load_model(workspace.score_model_path)
+    locale = workspace.locale
+    with open_database(workspace) as db:
+        result = analyze(
+            db, study_file, model=model, zone=workspace.zone, locale=locale
+        )
+    if output is OutputFormat.json:
+        emit_json(result)
+    elif output is OutputFormat.csv:
+        emit_csv([_csv_row(finding) for finding in result["findings"]], CSV_COLUMNS)
+    else:
+        print_findings(result, locale)

@@ -1,0 +1,251 @@
+"""Conversion of mapped text fields into typed columns, rejecting invalid rows.
+
+Each converter works on a whole column at once and records, for every row it cannot
+convert, the first problem found in that row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partnerlift.ingest.mapping import ColumnSpec, NumberFormat
+from partnerlift.ingest.messages import text
+from partnerlift.settings.times import local_midnight_utc, parse_instant
+from partnerlift.store.schema import DEAL_STATUSES
+
+# Currency signs and spaces that may surround an amount, such as '¥1234' or '1234円'.
+_NUMBER_DECORATION = re.compile(r"[\s¥￥$€£円]")
+
+# ISO 8601 forms that pandas parses the same way as settings.times.parse_instant;
+# at most 6 fraction digits, because instants are stored to the microsecond.
+_ISO_DAY = r"\d{4}-\d{2}-\d{2}"
+_ISO_TIME = r"\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+_ISO_LOCAL = rf"{_ISO_DAY}(?:[T ]{_ISO_TIME})?"
+_ISO_OFFSET = rf"{_ISO_DAY}[T ]{_ISO_TIME}(?:Z|[+-]\d{{2}}:\d{{2}})"
+
+
+class Rejections:
+    """The first problem of each row: field, value and reason, or None."""
+
+    def __init__(self, size: int) -> None:
+        self.field = np.full(size, None, dtype=object)
+        self.value = np.full(size, None, dtype=object)
+        self.reason = np.full(size, None, dtype=object)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """True for every rejected row."""
+        return pd.notna(self.reason)
+
+    def reject(
+        self,
+        rows: np.ndarray | pd.Series,
+        field: str,
+        values: pd.Series,
+        reason: str | Callable[[object], str] | np.ndarray,
+    ) -> None:
+        """Reject the rows of ``rows`` (a boolean mask) not rejected yet.
+
+        ``reason`` is one text, a function of the value, or an array with one text
+        per row.
+        """
+        new = np.asarray(rows, dtype=bool) & ~self.mask
+        if not new.any():
+            return
+        self.field[new] = field
+        picked = values.to_numpy(dtype=object)[new]
+        self.value[new] = picked
+        if isinstance(reason, np.ndarray):
+            self.reason[new] = reason[new]
+        elif callable(reason):
+            self.reason[new] = [reason(value) for value in picked]
+        else:
+            self.reason[new] = reason
+
+
+def check_required(
+    values: pd.Series, field: str, rejections: Rejections, locale: str
+) -> None:
+    """Reject rows whose ``field`` is empty."""
+    reason = text("ingest.missing_value", locale)
+    rejections.reject(values.isna().to_numpy(), field, values, reason)
+
+
+def parse_times(
+    values: pd.Series,
+    field: str,
+    spec: ColumnSpec | None,
+    *,
+    zone: ZoneInfo,
+    base_date: object,
+    rejections: Rejections,
+    locale: str,
+) -> pd.Series:
+    """Parse a timestamp column into naive UTC datetimes (NaT where empty or invalid).
+
+    Offset-less timestamps are local time in ``zone``; ``date_format`` values are
+    read with strptime; ``day_offset`` values count whole days from the local
+    midnight of ``base_date``.
+    """
+    if spec is not None and spec.day_offset:
+        parse = _day_offset_parser(base_date, zone)
+        reason = text("ingest.bad_day_offset", locale)
+    elif spec is not None and spec.date_format:
+        parse = _strptime_parser(spec.date_format, zone)
+        reason = text("ingest.bad_date_format", locale, format=spec.date_format)
+    else:
+
+        def parse(value: str) -> datetime:
+            return parse_instant(value, zone)
+
+        reason = text("ingest.bad_timestamp", locale)
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    if spec is None or not (spec.day_offset or spec.date_format):
+        result = _parse_iso_vectorised(values, zone)
+    pending = values[values.notna() & result.isna()]
+    parsed: dict[str, datetime | None] = {}
+    for value in pending.unique():
+        try:
+            parsed[value] = parse(value)
+        except (ValueError, TypeError, OverflowError):
+            parsed[value] = None
+    if parsed:
+        slow = pd.to_datetime(pending.map(parsed), errors="coerce")
+        result.loc[slow.index] = slow.astype("datetime64[ns]")
+    rejections.reject((values.notna() & result.isna()).to_numpy(), field, values, reason)
+    return result
+
+
+def _parse_iso_vectorised(values: pd.Series, zone: ZoneInfo) -> pd.Series:
+    """Parse the plainest ISO 8601 forms with pandas, as parse_instant would.
+
+    Values of other forms, and local times that are ambiguous or do not exist in
+    ``zone`` (daylight saving changes), are left NaT for parse_instant to handle.
+    """
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    text = values.astype("string").str.strip()
+    local = text.str.fullmatch(_ISO_LOCAL).fillna(False).to_numpy()
+    offset = text.str.fullmatch(_ISO_OFFSET).fillna(False).to_numpy()
+    if local.any():
+        wall = pd.to_datetime(text[local], format="ISO8601", errors="coerce")
+        result.loc[wall.index] = _wall_to_utc(wall, zone)
+    if offset.any():
+        aware = pd.to_datetime(text[offset], format="ISO8601", utc=True, errors="coerce")
+        result.loc[aware.index] = aware.dt.tz_localize(None)
+    return result
+
+
+def _day_offset_parser(base_date: object, zone: ZoneInfo) -> Callable[[str], datetime]:
+    def parse(value: str) -> datetime:
+        days = int(value.strip())
+        return local_midnight_utc(base_date + timedelta(days=days), zone)  # type: ignore[operator]
+
+    return parse
+
+
+def _strptime_parser(date_format: str, zone: ZoneInfo) -> Callable[[str], datetime]:
+    def parse(value: str) -> datetime:
+        moment = datetime.strptime(value.strip(), date_format)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+    return parse
+
+
+def _wall_to_utc(wall: pd.Series, zone: ZoneInfo) -> pd.Series:
+    """Convert naive wall-clock times in ``zone`` to naive UTC.
+
+    Arrow's conversion is used because pandas converts zoneinfo zones one value at
+    a time. A wall-clock time that does not exist in ``zone`` comes back NaT.
+    """
+    array = pa.array(wall, type=pa.timestamp("ns"), from_pandas=True)
+    aware = pc.assume_timezone(
+        array, timezone=zone.key, ambiguous="earliest", nonexistent="earliest"
+    )
+    exact = pc.equal(pc.local_timestamp(aware), array).to_numpy(zero_copy_only=False)
+    utc = aware.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+    utc = pd.Series(utc, index=wall.index, dtype="datetime64[ns]")
+    return utc.where(exact.astype(bool))
+
+
+def local_times(instants: pd.Series, zone: ZoneInfo) -> pd.Series:
+    """Convert naive UTC datetimes to naive wall-clock times in ``zone``."""
+    array = pa.array(instants, type=pa.timestamp("ns"), from_pandas=True)
+    aware = array.cast(pa.timestamp("ns", tz="UTC")).cast(pa.timestamp("ns", zone.key))
+    local = pc.local_timestamp(aware).to_numpy(zero_copy_only=False)
+    return pd.Series(local, index=instants.index, dtype="datetime64[ns]")
+
+
+def parse_numbers(
+    values: pd.Series,
+    field: str,
+    spec: ColumnSpec | None,
+    *,
+    rejections: Rejections,
+    locale: str,
+) -> pd.Series:
+    """Parse a number column into floats (NaN where empty or invalid)."""
+    number = (spec.number if spec is not None else None) or NumberFormat()
+    cleaned = values.astype("string").str.replace(_NUMBER_DECORATION, "", regex=True)
+    if number.thousands:
+        cleaned = cleaned.str.replace(number.thousands, "", regex=False)
+    if number.decimal != ".":
+        cleaned = cleaned.str.replace(number.decimal, ".", regex=False)
+    result = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    invalid = values.notna().to_numpy() & ~np.isfinite(result.to_numpy())
+    rejections.reject(invalid, field, values, text("ingest.bad_number", locale))
+    return result.where(np.isfinite(result))
+
+
+def check_range(
+    numbers: pd.Series,
+    values: pd.Series,
+    field: str,
+    *,
+    positive: bool = False,
+    integer: bool = False,
+    rejections: Rejections,
+    locale: str,
+) -> None:
+    """Reject numbers that are not > 0 (``positive``) or >= 0, or not whole."""
+    data = numbers.to_numpy()
+    present = ~np.isnan(data)
+    if positive:
+        bad = present & ~(data > 0)
+        rejections.reject(bad, field, values, text("ingest.not_positive", locale, field=field))
+    else:
+        bad = present & (data < 0)
+        rejections.reject(bad, field, values, text("ingest.negative", locale, field=field))
+    if integer:
+        bad = present & (np.floor(np.where(present, data, 0)) != np.where(present, data, 0))
+        rejections.reject(bad, field, values, text("ingest.not_integer", locale, field=field))
+
+
+def parse_status(
+    values: pd.Series, field: str, *, rejections: Rejections, locale: str
+) -> pd.Series:
+    """Normalise a deal status to open, won or lost; reject anything else."""
+    status = values.astype("string").str.strip().str.lower()
+    bad = values.notna().to_numpy() & ~status.isin(DEAL_STATUSES).fillna(False).to_numpy()
+    rejections.reject(bad, field, values, text("ingest.bad_status", locale))
+    return status.astype(object).where(status.notna(), None)
+
+
+def split_tags(values: pd.Series) -> pd.Series:
+    """Split ``a|b|c`` into a list of non-empty, stripped tags (None where empty)."""
+
+    def split(value: str | None) -> list[str] | None:
+        if value is None:
+            return None
+        return [tag.strip() for tag in value.split("|") if tag.strip()]
+
+    return values.map(split)

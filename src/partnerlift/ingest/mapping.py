@@ -1,0 +1,252 @@
+"""Mapping files: how the columns of a source file become canonical fields.
+
+A mapping renames source columns, maps values (``Closed Won`` to ``won``), sets
+constants, reads dates with a strptime format or as day offsets from a base date,
+reads numbers with other separators and keeps only rows that match a filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+
+from partnerlift.errors import ConfigError, Problem, SchemaError
+from partnerlift.ingest.readers import SourceRows
+from partnerlift.settings.yamlfile import YamlDocument, load_yaml, parse_model
+from partnerlift.store.schema import CANONICAL_COLUMNS
+
+TIME_FIELDS = {"occurred_at", "joined_at", "created_at", "closed_at"}
+TIME_FIELDS |= {"valid_from", "valid_to"}
+NUMBER_FIELDS = {"quantity", "amount", "pages", "duration_s"}
+
+
+def _scalar_text(value: Any) -> Any:
+    """Turn a YAML scalar into the text a CSV cell would hold."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _value_map_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_scalar_text(key): _scalar_text(item) for key, item in value.items()}
+    return value
+
+
+def _filter_text(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_scalar_text(item) for item in value]
+    return [_scalar_text(value)]
+
+
+Text = Annotated[str, BeforeValidator(_scalar_text)]
+
+
+class NumberFormat(BaseModel):
+    """Separators of a number column, such as ``{thousands: ".", decimal: ","}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    thousands: str | None = None
+    decimal: str = "."
+
+
+class ColumnSpec(BaseModel):
+    """Where one canonical field comes from: a source column or a constant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str | None = None
+    constant: Text | None = None
+    values: Annotated[dict[str, str], BeforeValidator(_value_map_text)] | None = None
+    strict: bool = False
+    day_offset: bool = False
+    date_format: str | None = None
+    number: NumberFormat | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ColumnSpec:
+        if (self.column is None) == (self.constant is None):
+            raise ValueError("give exactly one of 'column' or 'constant'")
+        if self.day_offset and self.date_format:
+            raise ValueError("give either 'day_offset' or 'date_format', not both")
+        return self
+
+
+class MappingFile(BaseModel):
+    """The content of a mapping file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_date: date | None = None
+    filter: dict[str, Annotated[list[str], BeforeValidator(_filter_text)]] = {}
+    columns: dict[str, str | ColumnSpec] = {}
+    properties: Literal["all", "none"] | list[str] = "all"
+
+
+@dataclass
+class Mapping:
+    """A validated mapping file and the document it came from (for line numbers)."""
+
+    spec: MappingFile = field(default_factory=MappingFile)
+    document: YamlDocument | None = None
+
+    @property
+    def path(self) -> str | None:
+        """The mapping file's path, or None for the identity mapping."""
+        return None if self.document is None else str(self.document.path)
+
+    def line_of(self, *location: str | int) -> int | None:
+        """Return the line of a key of the mapping file."""
+        return None if self.document is None else self.document.line_of(location)
+
+    def columns(self) -> dict[str, ColumnSpec]:
+        """Return every column spec in its long form."""
+        return {
+            name: ColumnSpec(column=spec) if isinstance(spec, str) else spec
+            for name, spec in self.spec.columns.items()
+        }
+
+
+def load_mapping(path: str | Path, table: str) -> Mapping:
+    """Load and check a mapping file for ``table``.
+
+    Raises
+    ------
+    ConfigError
+        If a key is unknown, a value has the wrong type, a field is not a field of
+        ``table``, or a format does not fit the field; each problem names the line.
+    """
+    document = load_yaml(path)
+    if document.data is None:
+        return Mapping(MappingFile(), document)
+    spec = parse_model(document, MappingFile, "mapping file")
+    mapping = Mapping(spec, document)
+    problems = _check_fields(mapping, table)
+    if problems:
+        raise ConfigError(f"Invalid mapping file {document.path}.", problems)
+    return mapping
+
+
+def _check_fields(mapping: Mapping, table: str) -> list[Problem]:
+    known = CANONICAL_COLUMNS[table]
+    problems: list[Problem] = []
+
+    def add(name: str, key: str | None, value: object, reason: str) -> None:
+        location = ("columns", name) if key is None else ("columns", name, key)
+        problems.append(Problem(mapping.path, mapping.line_of(*location), name, value, reason))
+
+    for name, spec in mapping.columns().items():
+        if name not in known:
+            add(name, None, name, f"Unknown field of {table}. Use one of: {', '.join(known)}.")
+            continue
+        if (spec.day_offset or spec.date_format) and name not in TIME_FIELDS:
+            add(name, None, name, "day_offset and date_format apply to timestamp fields only.")
+        if spec.number is not None and name not in NUMBER_FIELDS:
+            add(name, "number", name, "number applies to number fields only.")
+        if spec.day_offset and mapping.spec.base_date is None:
+            add(name, "day_offset", True, "day_offset needs base_date at the top level.")
+    return problems
+
+
+@dataclass
+class MappedRows:
+    """Canonical fields as text after the mapping, with the rows kept by the filter."""
+
+    fields: pd.DataFrame
+    specs: dict[str, ColumnSpec]
+    kept: np.ndarray
+    extra_columns: list[str]
+    unmapped: dict[str, pd.Series] = field(default_factory=dict)
+
+
+def apply_mapping(mapping: Mapping, source: SourceRows, table: str) -> MappedRows:
+    """Rename, map values and set constants; mark the rows that the filter keeps.
+
+    A source column whose name is a canonical field maps to itself unless the
+    mapping says otherwise.
+
+    Raises
+    ------
+    SchemaError
+        If the mapping or its filter names a column that the source file lacks.
+    """
+    specs = mapping.columns()
+    for name in CANONICAL_COLUMNS[table]:
+        if name not in specs and name in source.columns:
+            specs[name] = ColumnSpec(column=name)
+    _check_sources(mapping, source, specs)
+    kept = np.ones(len(source.frame), dtype=bool)
+    for column, accepted in mapping.spec.filter.items():
+        kept &= source.frame[column].isin(accepted).to_numpy()
+    fields = pd.DataFrame(index=source.frame.index)
+    unmapped: dict[str, pd.Series] = {}
+    for name, spec in specs.items():
+        if spec.column is not None:
+            values = source.frame[spec.column]
+        else:
+            values = pd.Series(spec.constant, index=source.frame.index, dtype=object)
+        if spec.values:
+            if spec.strict:
+                unmapped[name] = values.notna() & ~values.isin(list(spec.values))
+            values = values.map(lambda value, table=spec.values: table.get(value, value))
+        fields[name] = values
+    used = {spec.column for spec in specs.values() if spec.column is not None}
+    extra = [column for column in source.columns if column not in used]
+    properties = _property_columns(mapping, extra)
+    return MappedRows(fields, specs, kept, properties, unmapped)
+
+
+def _property_columns(mapping: Mapping, extra: list[str]) -> list[str]:
+    chosen = mapping.spec.properties
+    if chosen == "all":
+        return extra
+    if chosen == "none":
+        return []
+    return [column for column in extra if column in chosen]
+
+
+def _check_sources(
+    mapping: Mapping, source: SourceRows, specs: dict[str, ColumnSpec]
+) -> None:
+    present = set(source.columns)
+    problems: list[Problem] = []
+    missing_reason = "Column {column!r} not found in {file}. Its columns are: {columns}."
+    for name, spec in specs.items():
+        if spec.column is not None and spec.column not in present:
+            reason = missing_reason.format(
+                column=spec.column, file=source.path, columns=", ".join(source.columns)
+            )
+            line = mapping.line_of("columns", name)
+            problems.append(Problem(mapping.path, line, name, spec.column, reason))
+    for column in mapping.spec.filter:
+        if column not in present:
+            reason = missing_reason.format(
+                column=column, file=source.path, columns=", ".join(source.columns)
+            )
+            line = mapping.line_of("filter", column)
+            problems.append(Problem(mapping.path, line, "filter", column, reason))
+    if isinstance(mapping.spec.properties, list):
+        for index, column in enumerate(mapping.spec.properties):
+            if column not in present:
+                reason = missing_reason.format(
+                    column=column, file=source.path, columns=", ".join(source.columns)
+                )
+                line = mapping.line_of("properties", index)
+                problems.append(Problem(mapping.path, line, "properties", column, reason))
+    if problems:
+        raise SchemaError(
+            f"The mapping file {mapping.path} names columns that {source.path} "
+            "does not have. Fix the column names in the mapping.",
+            problems,
+        )

@@ -1,0 +1,224 @@
+"""The fields of each canonical table: their types, keys and conversion to Arrow."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partnerlift.ingest.convert import (
+    Rejections,
+    check_range,
+    check_required,
+    local_times,
+    parse_numbers,
+    parse_status,
+    parse_times,
+    split_tags,
+)
+from partnerlift.ingest.mapping import MappedRows
+from partnerlift.ingest.messages import text
+from partnerlift.store.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
+
+# The kind of every canonical field; fields not listed are text.
+FIELD_KINDS: dict[str, str] = {
+    "joined_at": "time",
+    "valid_from": "time",
+    "valid_to": "time",
+    "occurred_at": "time",
+    "created_at": "time",
+    "closed_at": "time",
+    "quantity": "positive",
+    "amount": "number",
+    "pages": "count",
+    "duration_s": "non_negative",
+    "status": "status",
+    "tags": "tags",
+}
+
+# The wall-clock column stored beside an instant, for calendar periods.
+LOCAL_COLUMNS = {
+    "joined_at": "joined_local",
+    "occurred_at": "occurred_local",
+    "created_at": "created_local",
+    "closed_at": "closed_local",
+}
+
+# The columns that identify a row: a row whose key is stored already is a duplicate.
+KEYS: dict[str, list[str]] = {
+    "partners": ["partner_id"],
+    "users": ["user_id", "valid_from"],
+    "assets": ["asset_id"],
+    "events": ["event_id"],
+    "deals": ["deal_id"],
+}
+
+# The free-form column that collects the source columns no field uses.
+FREE_COLUMNS = {"events": "properties", "partners": "attributes"}
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "time": pa.timestamp("us"),
+    "positive": pa.float64(),
+    "number": pa.float64(),
+    "non_negative": pa.float64(),
+    "count": pa.int64(),
+    "tags": pa.list_(pa.string()),
+}
+
+_SEPARATOR = "\x1f"
+
+
+@dataclass
+class TypedRows:
+    """Typed columns of one table and the map column of free-form values."""
+
+    columns: pd.DataFrame
+    free: pa.MapArray | None
+
+
+def convert_fields(
+    table: str,
+    mapped: MappedRows,
+    extra: pd.DataFrame,
+    *,
+    zone: ZoneInfo,
+    base_date: date | None,
+    rejections: Rejections,
+    locale: str,
+) -> TypedRows:
+    """Convert the mapped text fields of ``table`` to typed columns.
+
+    Rows with an empty required value, an invalid value or an unmapped value of a
+    strict value map are recorded in ``rejections``; their typed cells are left
+    as parsed (NaT, NaN or None) and must not be stored.
+    """
+    fields = mapped.fields
+    empty = pd.Series(None, index=fields.index, dtype=object)
+    columns = pd.DataFrame(index=fields.index)
+    if table == "events":
+        neither = fields.get("partner_id", empty).isna() & fields.get("user_id", empty).isna()
+        reason = text("ingest.missing_partner_or_user", locale)
+        rejections.reject(neither.to_numpy(), "partner_id", empty, reason)
+    for name in CANONICAL_COLUMNS[table]:
+        values = _text(fields[name]) if name in fields else empty
+        if name in mapped.unmapped:
+            reason = text("ingest.unmapped_value", locale, field=name)
+            rejections.reject(mapped.unmapped[name].to_numpy(), name, values, reason)
+        if name in REQUIRED_COLUMNS[table]:
+            check_required(values, name, rejections, locale)
+        kind = FIELD_KINDS.get(name, "text")
+        spec = mapped.specs.get(name)
+        if kind == "time":
+            instants = parse_times(
+                values,
+                name,
+                spec,
+                zone=zone,
+                base_date=base_date,
+                rejections=rejections,
+                locale=locale,
+            )
+            columns[name] = instants
+            if name in LOCAL_COLUMNS:
+                columns[LOCAL_COLUMNS[name]] = local_times(instants, zone)
+        elif kind in {"positive", "number", "non_negative", "count"}:
+            numbers = parse_numbers(
+                values, name, spec, rejections=rejections, locale=locale
+            )
+            if kind != "number":
+                check_range(
+                    numbers,
+                    values,
+                    name,
+                    positive=kind == "positive",
+                    integer=kind == "count",
+                    rejections=rejections,
+                    locale=locale,
+                )
+            if name == "quantity":
+                numbers = numbers.where(values.notna(), 1.0)
+            columns[name] = numbers
+        elif kind == "status":
+            columns[name] = parse_status(
+                values, name, rejections=rejections, locale=locale
+            )
+        elif kind == "tags":
+            columns[name] = split_tags(values)
+        else:
+            columns[name] = values
+    free = build_map(extra) if table in FREE_COLUMNS else None
+    return TypedRows(columns, free)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    values = values.astype(object)
+    return values.where(values.notna(), None)
+
+
+def build_map(extra: pd.DataFrame) -> pa.MapArray:
+    """Build one map per row from the columns of ``extra``; empty cells are dropped."""
+    keys = np.array(extra.columns, dtype=object)
+    cells = extra.to_numpy(dtype=object).reshape(len(extra), len(keys))
+    present = pd.notna(cells)
+    offsets = np.zeros(len(extra) + 1, dtype=np.int32)
+    np.cumsum(present.sum(axis=1), out=offsets[1:])
+    flat_keys = np.tile(keys, len(extra))[present.ravel()]
+    flat_values = cells.ravel()[present.ravel()]
+    return pa.MapArray.from_arrays(
+        pa.array(offsets, type=pa.int32()),
+        pa.array(flat_keys, type=pa.string()),
+        pa.array(flat_values, type=pa.string()),
+    )
+
+
+def derive_event_ids(columns: pd.DataFrame, extra: pd.DataFrame) -> pd.Series:
+    """Derive an event id from a hash of each event's content.
+
+    The content is the UTC instant, the partner and user as given in the file, the
+    action, asset, quantity, source and the non-empty properties, so that the same
+    row imported again gets the same id. The partner resolved from a user is not
+    part of it, so a later change to the users table leaves the ids as they were.
+    """
+    parts = [pa.array(columns["occurred_at"].astype("int64").astype(str))]
+    for name in ("partner_id", "user_id", "action", "asset_id", "source"):
+        parts.append(pa.array(columns[name], type=pa.string(), from_pandas=True))
+    parts.append(pa.array(columns["quantity"].astype(str)))
+    for name in sorted(extra.columns):
+        cells = pa.array(extra[name], type=pa.string(), from_pandas=True)
+        parts.append(pc.binary_join_element_wise(name, cells, "="))
+    content = pc.binary_join_element_wise(
+        *parts, _SEPARATOR, null_handling="replace", null_replacement=""
+    )
+    digests = [
+        hashlib.sha256(item.encode("utf-8")).hexdigest()[:32]
+        for item in content.to_pylist()
+    ]
+    return pd.Series(digests, index=columns.index, dtype=object)
+
+
+def to_arrow(table: str, typed: TypedRows, rows: np.ndarray) -> pa.Table:
+    """Return the rows selected by the mask ``rows`` as an Arrow table to insert."""
+    arrays: dict[str, pa.Array] = {}
+    selected = typed.columns[rows]
+    for name in selected.columns:
+        kind = FIELD_KINDS.get(name, "text")
+        if name in LOCAL_COLUMNS.values():
+            kind = "time"
+        values = selected[name]
+        if kind == "count":
+            arrays[name] = pa.array(values, from_pandas=True).cast(pa.int64())
+        elif kind == "tags":
+            arrays[name] = pa.array(values.tolist(), type=ARROW_TYPES["tags"])
+        elif kind in ARROW_TYPES:
+            arrays[name] = pa.array(values, type=ARROW_TYPES[kind], from_pandas=True)
+        else:
+            arrays[name] = pa.array(values, type=pa.string(), from_pandas=True)
+    if typed.free is not None:
+        arrays[FREE_COLUMNS[table]] = typed.free.filter(pa.array(rows))
+    return pa.table(arrays)
