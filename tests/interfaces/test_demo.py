@@ -94,10 +94,11 @@ def test_demo_rerun_adds_nothing(demo_run):
     # One row per data line of each written file, header excluded.
     expected = {
         table: len((data / f"{table}.csv").read_text(encoding="utf-8").splitlines()) - 1
-        for table in ("partners", "deals")
+        for table in ("partners", "events", "deals")
     }
 
     assert demo_run["counts"]["partners"] == expected["partners"] == PARTNERS
+    assert demo_run["counts"]["events"] == expected["events"]
     assert demo_run["counts"]["deals"] == expected["deals"]
 
 
@@ -139,3 +140,15 @@ def test_size_confounds_crude_faq_ratio(demo_run):
 
     assert expected_crude > 1.2
     assert finding["estimate"] > finding["adjusted_estimate"]
+
+
+def test_report_command_writes_default_file(demo_run):
+    folder: Path = demo_run["folder"]
+    (folder / "report.html").unlink()
+
+    result = CliRunner().invoke(app, ["--workspace", str(folder), "report"])
+
+    assert result.exit_code == 0, result.output
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "導入トレーニング動画の完了" in html
+    assert 'id="forest-plot"' in html

@@ -179,7 +179,7 @@ def test_report_shows_interval_and_q(html_en):
 
 
 def test_report_counts_rule_earners(html_en):
-    # Onboarding video: P1 and P2 earned it; advanced training: only P1.
+    # P1 and P2 earned the onboarding video, and only P1 the advanced training.
     rules = html_en.split('id="rules"')[1].split("</table>")[0]
 
     assert re.search(

@@ -22,7 +22,7 @@ def _partner_flags(program) -> pd.DataFrame:
     """Count each partner's video completion and outcome by hand from the frames.
 
     The video is "done" when an onboarding video completion falls in the 90 days from
-    the join date; the outcome window is the 180 days after that.
+    the join date. The outcome window is the 180 days after those 90.
     """
     partners = program.partners.set_index("partner_id")
     joined = pd.to_datetime(partners["joined_at"]).dt.tz_localize("Asia/Tokyo")
@@ -126,8 +126,8 @@ def test_planted_video_effect_within_sizes(program):
         denominator += without_video["won"].sum() * len(with_video) / total
     pooled = numerator / denominator
 
-    # truth.json plants 2.0 in every stratum; with 2000 partners the pooled log
-    # ratio has a standard error near 0.07, so 0.2 is about three of them.
+    # truth.json plants 2.0 in every stratum. With 2000 partners the pooled log ratio
+    # has a standard error near 0.07 (an estimate), so 0.2 is about three of them.
     assert abs(math.log(pooled / expected)) < 0.2
     for size, ratio in ratios.items():
         assert abs(math.log(ratio / expected)) < 0.5, size

@@ -117,7 +117,7 @@ register(
 )
 
 
-# Charts. Only coordinates and labels are computed here; the template writes the SVG
+# Charts. Only coordinates and labels are computed here. The template writes the SVG
 # elements, so every label passes through the template's escaping.
 
 FOREST_WIDTH = 760
@@ -198,7 +198,7 @@ def _triple(low: Any, estimate: Any, high: Any) -> Triple | None:
 def forest_plot(findings: list[dict[str, Any]], labels: list[str]) -> ForestPlot | None:
     """Lay out crude and adjusted risk ratios on a log axis, or None if none exist.
 
-    ``labels`` holds each finding's row label, in the order of ``findings``.
+    ``labels`` contains each finding's row label, in the order of ``findings``.
     """
     rows = []
     for finding, label in zip(findings, labels, strict=True):
@@ -215,9 +215,11 @@ def forest_plot(findings: list[dict[str, Any]], labels: list[str]) -> ForestPlot
     if not rows:
         return None
 
-    values = [
-        value for _, *pair in rows for ratios in pair if ratios for value in ratios
-    ]
+    values = []
+    for _, crude, adjusted in rows:
+        for ratios in (crude, adjusted):
+            if ratios:
+                values.extend(ratios)
     low = math.log(min(*values, 0.5) / 1.2)
     high = math.log(max(*values, 2.0) * 1.2)
     left, right = FOREST_LABEL_WIDTH, FOREST_WIDTH - 20
@@ -283,7 +285,7 @@ def score_histogram(
 
 
 def format_percent(value: Any) -> str:
-    """Format a proportion such as 0.345 as ``34.5%``; missing values as a dash."""
+    """Format a proportion such as 0.345 as ``34.5%``, or a dash when missing."""
     number = _finite(value)
     return "—" if number is None else f"{number * 100:.1f}%"
 
@@ -386,11 +388,11 @@ def _covariates(adjusted_for: Any, locale: str) -> str:
     if not adjusted_for:
         return "—"
     names = [adjusted_for] if isinstance(adjusted_for, str) else list(adjusted_for)
-    shown = []
+    labels = []
     for name in names:
         message_id = f"report.covariate.{name}"
-        shown.append(text(message_id, locale) if _known(message_id) else str(name))
-    return ", ".join(shown)
+        labels.append(text(message_id, locale) if _known(message_id) else str(name))
+    return ", ".join(labels)
 
 
 def _known(message_id: str) -> bool:

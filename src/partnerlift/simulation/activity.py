@@ -1,7 +1,7 @@
 """Support content and the support events of one simulated partner.
 
 A behaviour that a partner "did" is simulated so that the matching rule of the default
-score model awards points inside the exposure window; a behaviour it did not do leaves
+score model awards points inside the exposure window. A behaviour it did not do leaves
 the rule's threshold unmet there (a partial video view, two document pages, two logins
 in a month), and may still happen after the window, as late adopters do.
 """
@@ -63,7 +63,7 @@ def asset_frame() -> pd.DataFrame:
 
 @dataclass
 class PartnerContext:
-    """What the event generator needs to know about one partner."""
+    """The facts about one partner that the event generator uses."""
 
     partner_id: str
     joined: date
@@ -187,28 +187,44 @@ def simulate_documents(log: EventLog, partner: PartnerContext, done: bool) -> No
     document = _choice(rng, PRODUCT_DOCUMENTS)
     page_count = _PAGES[document]
     if done:
-        wanted = int(rng.integers(3, min(page_count, 8) + 1))
-        pages = rng.choice(np.arange(1, page_count + 1), size=wanted, replace=False)
+        viewed_pages = int(rng.integers(3, min(page_count, 8) + 1))
+        pages = rng.choice(
+            np.arange(1, page_count + 1), size=viewed_pages, replace=False
+        )
         _view_pages(
-            log, partner, document, sorted(int(p) for p in pages), _exposure(partner)
+            log,
+            partner,
+            document,
+            sorted(int(page) for page in pages),
+            _exposure(partner),
         )
     elif rng.random() < 0.6:  # at most two pages: below the threshold
-        wanted = int(rng.integers(1, 3))
-        pages = rng.choice(np.arange(1, page_count + 1), size=wanted, replace=False)
+        viewed_pages = int(rng.integers(1, 3))
+        pages = rng.choice(
+            np.arange(1, page_count + 1), size=viewed_pages, replace=False
+        )
         _view_pages(
-            log, partner, document, sorted(int(p) for p in pages), _exposure(partner)
+            log,
+            partner,
+            document,
+            sorted(int(page) for page in pages),
+            _exposure(partner),
         )
     if rng.random() < 0.3:  # a document without the product tag
         pages = rng.choice(
             np.arange(1, 13), size=int(rng.integers(3, 6)), replace=False
         )
         _view_pages(
-            log, partner, "DOC-CASE", sorted(int(p) for p in pages), _exposure(partner)
+            log,
+            partner,
+            "DOC-CASE",
+            sorted(int(page) for page in pages),
+            _exposure(partner),
         )
     if rng.random() < 0.5 * partner.activity:
         pages = rng.choice(np.arange(1, page_count + 1), size=3, replace=False)
         _view_pages(
-            log, partner, document, sorted(int(p) for p in pages), _later(partner)
+            log, partner, document, sorted(int(page) for page in pages), _later(partner)
         )
 
 

@@ -31,8 +31,8 @@ def pick_days(
 ) -> list[date]:
     """Draw ``count`` business days from ``first`` to ``last``, with replacement.
 
-    Falls back to any day of the range where it holds no business day, and returns
-    nothing where the range is empty.
+    Falls back to any day of the range when it contains no business day, and returns
+    nothing when the range is empty.
     """
     if count <= 0 or last < first:
         return []

@@ -89,10 +89,10 @@ def simulate_deals(
     """Simulate the deals of one partner.
 
     Every partner closes at least one deal in its outcome window. If ``wins``, at least
-    one of them is won; otherwise all of them are lost. If ``has_opportunity``, those
-    deals are created in the outcome window too (with perhaps one more still open);
-    otherwise they were created in the exposure window and nothing new is created in
-    the outcome window.
+    one of them is won, and otherwise all of them are lost. If ``has_opportunity``,
+    those deals are created in the outcome window too, with perhaps one more still
+    open. Otherwise they were created in the exposure window, and nothing new is
+    created in the outcome window.
     """
     rng = book.rng
     closed_count = int(rng.integers(1, SIZES.index(size) + 3))

@@ -69,8 +69,8 @@ HORIZON_DAYS = 180
 JOIN_SPREAD_DAYS = 90
 
 # Behaviour that counts is simulated on days EXPOSURE_FIRST..EXPOSURE_LAST after the
-# join date, and later behaviour from LATER_FIRST on; the gaps keep every event clear of
-# the window edges, whichever way an analysis rounds them.
+# join date, and later behaviour from LATER_FIRST on. The gaps keep every event clear
+# of the window edges, whichever way an analysis rounds them.
 EXPOSURE_FIRST = 1
 EXPOSURE_LAST = 85
 LATER_FIRST = 100

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from partnerlift.simulation import parameters as p
+from partnerlift.simulation import parameters
 from partnerlift.simulation.activity import (
     SIMULATORS,
     EventLog,
@@ -71,24 +71,25 @@ def _draw(rng: np.random.Generator, shares: dict[str, float]) -> str:
 
 
 def _partner_row(rng: np.random.Generator, number: int, start: date) -> dict[str, Any]:
-    size = _draw(rng, p.SIZE_SHARE)
+    size = _draw(rng, parameters.SIZE_SHARE)
     stem = _NAME_STEMS[int(rng.integers(0, len(_NAME_STEMS)))]
     ending = _NAME_ENDINGS[int(rng.integers(0, len(_NAME_ENDINGS)))]
     return {
         "partner_id": f"P{number:05d}",
         "name": f"{stem}{ending}株式会社",
-        "tier": _draw(rng, p.TIER_SHARE[size]),
-        "region": p.REGIONS[int(rng.integers(0, len(p.REGIONS)))],
-        "segment": p.SEGMENTS[int(rng.integers(0, len(p.SEGMENTS)))],
+        "tier": _draw(rng, parameters.TIER_SHARE[size]),
+        "region": parameters.REGIONS[int(rng.integers(0, len(parameters.REGIONS)))],
+        "segment": parameters.SEGMENTS[int(rng.integers(0, len(parameters.SEGMENTS)))],
         "size": size,
-        "joined_at": start + timedelta(days=int(rng.integers(0, p.JOIN_SPREAD_DAYS))),
+        "joined_at": start
+        + timedelta(days=int(rng.integers(0, parameters.JOIN_SPREAD_DAYS))),
     }
 
 
 def _user_rows(
     rng: np.random.Generator, partner: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    low, high = p.USERS_PER_PARTNER[partner["size"]]
+    low, high = parameters.USERS_PER_PARTNER[partner["size"]]
     rows = []
     for index in range(int(rng.integers(low, high + 1))):
         user_id = f"{partner['partner_id']}-U{index + 1}"
@@ -107,7 +108,7 @@ def _user_rows(
 def _truth(
     *, partners: int, seed: int, months: int, start: date, end: date, zone: str
 ) -> dict[str, Any]:
-    null_effects = {behavior: 1.0 for behavior in p.BEHAVIORS}
+    null_effects = {behavior: 1.0 for behavior in parameters.BEHAVIORS}
     return {
         "seed": seed,
         "partners": partners,
@@ -115,20 +116,58 @@ def _truth(
         "start": start.isoformat(),
         "end": end.isoformat(),
         "timezone": zone,
-        "exposure_days": p.EXPOSURE_DAYS,
-        "horizon_days": p.HORIZON_DAYS,
+        "exposure_days": parameters.EXPOSURE_DAYS,
+        "horizon_days": parameters.HORIZON_DAYS,
         "confounder": "size",
         # Risk ratios within every size stratum: the effect that adjustment recovers.
         "risk_ratio": {
-            "win_rate": {**null_effects, "onboarding_video": p.VIDEO_RISK_RATIO},
+            "win_rate": {
+                **null_effects,
+                "onboarding_video": parameters.VIDEO_RISK_RATIO,
+            },
             "opportunity_rate": dict(null_effects),
         },
-        "expected_crude_risk_ratio": p.expected_crude_risk_ratios(),
-        "win_probability_base": dict(p.WIN_BASE),
-        "opportunity_probability": dict(p.OPPORTUNITY_PROBABILITY),
-        "behavior_probability": {k: dict(v) for k, v in p.BEHAVIOR_PROBABILITY.items()},
-        "size_share": dict(p.SIZE_SHARE),
+        "expected_crude_risk_ratio": parameters.expected_crude_risk_ratios(),
+        "win_probability_base": dict(parameters.WIN_BASE),
+        "opportunity_probability": dict(parameters.OPPORTUNITY_PROBABILITY),
+        "behavior_probability": {
+            k: dict(v) for k, v in parameters.BEHAVIOR_PROBABILITY.items()
+        },
+        "size_share": dict(parameters.SIZE_SHARE),
     }
+
+
+def _simulate_partner(
+    rng: np.random.Generator,
+    events: EventLog,
+    deals: DealBook,
+    partner: dict[str, Any],
+    users: list[dict[str, Any]],
+    *,
+    program_end: date,
+    zone: ZoneInfo,
+) -> None:
+    size = partner["size"]
+    context = PartnerContext(
+        partner_id=partner["partner_id"],
+        joined=partner["joined_at"],
+        program_end=program_end,
+        users=[user["user_id"] for user in users],
+        activity=1.0 + 0.5 * parameters.SIZES.index(size),
+        zone=zone,
+    )
+    # Each behaviour depends on size alone, so behaviours are independent given size.
+    done = {
+        behavior: bool(rng.random() < parameters.BEHAVIOR_PROBABILITY[behavior][size])
+        for behavior in parameters.BEHAVIORS
+    }
+    for behavior in parameters.BEHAVIORS:
+        SIMULATORS[behavior](events, context, done[behavior])
+    simulate_browsing(events, context)
+    video = done["onboarding_video"]
+    wins = bool(rng.random() < parameters.win_probability(size, video))
+    has_opportunity = bool(rng.random() < parameters.OPPORTUNITY_PROBABILITY[size])
+    simulate_deals(deals, context, size, wins=wins, has_opportunity=has_opportunity)
 
 
 def simulate_program(
@@ -142,9 +181,9 @@ def simulate_program(
     """Simulate a partner program with a planted effect and confounding by size.
 
     Completing the onboarding video in the 90 days after joining doubles the chance of
-    winning a deal in the following 180 days within every size stratum; the other five
-    default behaviours have no effect of their own. Larger partners do every behaviour
-    more often and win more often, so crude comparisons are biased upwards.
+    winning a deal in the following 180 days, within every size stratum. The other
+    five default behaviours have no effect of their own. Larger partners do every
+    behaviour more often and win more often, so crude comparisons are biased upwards.
 
     Parameters
     ----------
@@ -184,24 +223,9 @@ def simulate_program(
     for number in range(1, partners + 1):
         partner = _partner_row(rng, number, start)
         users = _user_rows(rng, partner)
-        size = partner["size"]
-        context = PartnerContext(
-            partner_id=partner["partner_id"],
-            joined=partner["joined_at"],
-            program_end=program_end,
-            users=[user["user_id"] for user in users],
-            activity=1.0 + 0.5 * p.SIZES.index(size),
-            zone=zone,
+        _simulate_partner(
+            rng, events, deals, partner, users, program_end=program_end, zone=zone
         )
-        done = {
-            b: bool(rng.random() < p.BEHAVIOR_PROBABILITY[b][size]) for b in p.BEHAVIORS
-        }
-        for behavior in p.BEHAVIORS:
-            SIMULATORS[behavior](events, context, done[behavior])
-        simulate_browsing(events, context)
-        wins = bool(rng.random() < p.win_probability(size, done["onboarding_video"]))
-        has_opportunity = bool(rng.random() < p.OPPORTUNITY_PROBABILITY[size])
-        simulate_deals(deals, context, size, wins=wins, has_opportunity=has_opportunity)
         partner_rows.append(partner)
         user_rows.extend(users)
 

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from partnerlift.interfaces.cli import app
+
+DEALS = (
+    "deal_id,partner_id,created_at,status\n"
+    "d1,p1,2024-04-01,won\n"
+    "d2,p1,2024-04-01,pending\n"
+    "d3,p2,2024-04-02,open\n"
+)
+
+
+def test_json_output_reconciles(workspace, tmp_path):
+    path = tmp_path / "deals.csv"
+    path.write_text(DEALS, encoding="utf-8")
+    runner = CliRunner()
+
+    result = runner.invoke(
+        app, ["--workspace", str(workspace.root), "import", "deals", str(path),
+              "--format", "json"]
+    )
+    counts = json.loads(result.stdout)
+
+    assert result.exit_code == 0
+    assert set(counts) == {"batch_id", "read", "inserted", "duplicates", "rejected",
+                           "filtered"}
+    # Three rows: d2 has an invalid status.
+    assert counts["read"] == 3
+    assert counts["inserted"] == 2
+    assert counts["rejected"] == 1
+    assert counts["read"] == (
+        counts["inserted"] + counts["duplicates"] + counts["rejected"]
+        + counts["filtered"]
+    )
+
+
+def test_rejected_rows_go_to_stderr(workspace, tmp_path):
+    path = tmp_path / "deals.csv"
+    path.write_text(DEALS, encoding="utf-8")
+    runner = CliRunner()
+
+    result = runner.invoke(
+        app, ["--workspace", str(workspace.root), "import", "deals", str(path),
+              "--format", "csv"]
+    )
+
+    assert result.exit_code == 0
+    assert "line 3" in result.stderr
+    assert "'pending'" in result.stderr
+    assert "rejected_rows" in result.stderr
+    assert "pending" not in result.stdout
+
+
+def test_missing_file_exits_one(workspace, tmp_path):
+    runner = CliRunner()
+
+    result = runner.invoke(
+        app, ["--workspace", str(workspace.root), "import", "deals",
+              str(tmp_path / "none.csv")]
+    )
+
+    assert result.exit_code == 1
+    assert "none.csv" in result.stderr
+
+
+def test_missing_column_exits_one(workspace, tmp_path):
+    path = tmp_path / "deals.csv"
+    path.write_text("deal_id\nd1\n", encoding="utf-8")
+    runner = CliRunner()
+
+    result = runner.invoke(
+        app, ["--workspace", str(workspace.root), "import", "deals", str(path)]
+    )
+
+    assert result.exit_code == 1
+    assert "partner_id" in result.stderr
+
+
+def test_help_shows_example():
+    runner = CliRunner()
+
+    result = runner.invoke(app, ["import", "events", "--help"])
+
+    assert result.exit_code == 0
+    assert "partnerlift import events" in result.stdout
