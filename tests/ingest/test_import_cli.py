@@ -20,20 +20,36 @@ def test_json_output_reconciles(workspace, tmp_path):
     runner = CliRunner()
 
     result = runner.invoke(
-        app, ["--workspace", str(workspace.root), "import", "deals", str(path),
-              "--format", "json"]
+        app,
+        [
+            "--workspace",
+            str(workspace.root),
+            "import",
+            "deals",
+            str(path),
+            "--format",
+            "json",
+        ],
     )
     counts = json.loads(result.stdout)
 
     assert result.exit_code == 0
-    assert set(counts) == {"batch_id", "read", "inserted", "duplicates", "rejected",
-                           "filtered"}
+    assert set(counts) == {
+        "batch_id",
+        "read",
+        "inserted",
+        "duplicates",
+        "rejected",
+        "filtered",
+    }
     # Three rows: d2 has an invalid status.
     assert counts["read"] == 3
     assert counts["inserted"] == 2
     assert counts["rejected"] == 1
     assert counts["read"] == (
-        counts["inserted"] + counts["duplicates"] + counts["rejected"]
+        counts["inserted"]
+        + counts["duplicates"]
+        + counts["rejected"]
         + counts["filtered"]
     )
 
@@ -44,8 +60,16 @@ def test_rejected_rows_go_to_stderr(workspace, tmp_path):
     runner = CliRunner()
 
     result = runner.invoke(
-        app, ["--workspace", str(workspace.root), "import", "deals", str(path),
-              "--format", "csv"]
+        app,
+        [
+            "--workspace",
+            str(workspace.root),
+            "import",
+            "deals",
+            str(path),
+            "--format",
+            "csv",
+        ],
     )
 
     assert result.exit_code == 0
@@ -59,8 +83,14 @@ def test_missing_file_exits_one(workspace, tmp_path):
     runner = CliRunner()
 
     result = runner.invoke(
-        app, ["--workspace", str(workspace.root), "import", "deals",
-              str(tmp_path / "none.csv")]
+        app,
+        [
+            "--workspace",
+            str(workspace.root),
+            "import",
+            "deals",
+            str(tmp_path / "none.csv"),
+        ],
     )
 
     assert result.exit_code == 1

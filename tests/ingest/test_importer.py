@@ -91,8 +91,12 @@ def test_reimport_adds_nothing(database, workspace, tmp_path, table):
 
 
 def test_canonical_values_are_typed(database, workspace, tmp_path):
-    import_file(database, workspace, "assets", write(tmp_path, "a.csv", CANONICAL_CSV["assets"]))
-    import_file(database, workspace, "deals", write(tmp_path, "d.csv", CANONICAL_CSV["deals"]))
+    import_file(
+        database, workspace, "assets", write(tmp_path, "a.csv", CANONICAL_CSV["assets"])
+    )
+    import_file(
+        database, workspace, "deals", write(tmp_path, "d.csv", CANONICAL_CSV["deals"])
+    )
 
     asset = database.query("SELECT * FROM assets WHERE asset_id = 'a1'").iloc[0]
     deal = database.query("SELECT * FROM deals WHERE deal_id = 'd1'").iloc[0]
@@ -140,8 +144,11 @@ def test_event_quantity_defaults_to_one(database, workspace, tmp_path):
 
 
 def test_offsetless_time_is_tokyo_local(database, workspace, tmp_path):
-    path = write(tmp_path, "events.csv", "occurred_at,partner_id,action\n"
-                 "2024-02-01T00:30:00,p1,logged_in\n")
+    path = write(
+        tmp_path,
+        "events.csv",
+        "occurred_at,partner_id,action\n2024-02-01T00:30:00,p1,logged_in\n",
+    )
 
     import_file(database, workspace, "events", path)
     row = database.query("SELECT occurred_at, occurred_local FROM events").iloc[0]
@@ -152,8 +159,11 @@ def test_offsetless_time_is_tokyo_local(database, workspace, tmp_path):
 
 
 def test_offset_time_keeps_its_instant(database, workspace, tmp_path):
-    path = write(tmp_path, "events.csv", "occurred_at,partner_id,action\n"
-                 "2024-02-01T00:30:00Z,p1,logged_in\n")
+    path = write(
+        tmp_path,
+        "events.csv",
+        "occurred_at,partner_id,action\n2024-02-01T00:30:00Z,p1,logged_in\n",
+    )
 
     import_file(database, workspace, "events", path)
     row = database.query("SELECT occurred_at, occurred_local FROM events").iloc[0]
@@ -285,7 +295,9 @@ def test_user_events_get_partner_of_the_day(database, workspace, tmp_path):
 
 def test_unknown_user_says_import_users(database, workspace, tmp_path):
     import_file(database, workspace, "users", write(tmp_path, "u.csv", USERS_WITH_MOVE))
-    events = write(tmp_path, "e.csv", "occurred_at,user_id,action\n2024-05-01,u9,viewed\n")
+    events = write(
+        tmp_path, "e.csv", "occurred_at,user_id,action\n2024-05-01,u9,viewed\n"
+    )
 
     result = import_file(database, workspace, "events", events)
 
@@ -296,7 +308,9 @@ def test_unknown_user_says_import_users(database, workspace, tmp_path):
 
 def test_user_outside_validity_is_rejected(database, workspace, tmp_path):
     import_file(database, workspace, "users", write(tmp_path, "u.csv", USERS_WITH_MOVE))
-    events = write(tmp_path, "e.csv", "occurred_at,user_id,action\n2024-05-20,u2,viewed\n")
+    events = write(
+        tmp_path, "e.csv", "occurred_at,user_id,action\n2024-05-20,u2,viewed\n"
+    )
 
     result = import_file(database, workspace, "events", events)
 

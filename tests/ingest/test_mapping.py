@@ -17,9 +17,9 @@ def write(folder: Path, name: str, content: str) -> Path:
 
 CRM_DEALS = (
     "Opportunity,Account,Opened,Stage,Amount,Close Date\n"
-    "o1,acme,2024/04/01,Closed Won,\"1.234,5\",2024/05/01\n"
+    'o1,acme,2024/04/01,Closed Won,"1.234,5",2024/05/01\n'
     "o2,acme,2024/04/02,Closed Lost,,2024/05/02\n"
-    "o3,beta,2024/04/03,Negotiation,\"10.000\",\n"
+    'o3,beta,2024/04/03,Negotiation,"10.000",\n'
 )
 
 CRM_MAPPING = """\
@@ -166,7 +166,9 @@ def test_strict_value_map_rejects_unmapped(database, workspace, tmp_path):
 
 def test_unknown_mapping_key_names_line(database, workspace, tmp_path):
     data = write(tmp_path, "p.csv", "id\np1\n")
-    mapping = write(tmp_path, "p.yaml", "columns:\n  partner_id: id\nrenames:\n  x: y\n")
+    mapping = write(
+        tmp_path, "p.yaml", "columns:\n  partner_id: id\nrenames:\n  x: y\n"
+    )
 
     with pytest.raises(ConfigError) as raised:
         import_file(database, workspace, "partners", data, mapping=mapping)
@@ -213,3 +215,39 @@ def test_missing_source_column_names_both(database, workspace, tmp_path):
     assert problem.line == 2
     assert str(data) in problem.reason
     assert database.query("SELECT count(*) AS n FROM partners")["n"][0] == 0
+
+
+def test_filtered_assets_without_tags(database, workspace, tmp_path):
+    data = write(
+        tmp_path,
+        "vle.csv",
+        "id_site,code_module,activity_type\n1,AAA,forumng\n2,BBB,url\n3,AAA,url\n",
+    )
+    mapping = write(
+        tmp_path,
+        "vle.yaml",
+        "filter: {code_module: AAA}\n"
+        "columns:\n  asset_id: id_site\n  kind: activity_type\n",
+    )
+
+    result = import_file(database, workspace, "assets", data, mapping=mapping)
+    rows = database.query("SELECT asset_id, kind, tags FROM assets ORDER BY 1")
+
+    # Sites 1 and 3 are in module AAA.
+    assert result.inserted == 2
+    assert rows["kind"].tolist() == ["forumng", "url"]
+    assert rows["tags"].isna().all()
+
+
+def test_event_without_partner_or_user_rejected(database, workspace, tmp_path):
+    data = write(
+        tmp_path,
+        "e.csv",
+        "occurred_at,partner_id,user_id,action\n2024-04-01,p1,,viewed\n2024-04-01,,,viewed\n",
+    )
+
+    result = import_file(database, workspace, "events", data)
+
+    assert result.rejected == 1
+    assert result.problems[0].line == 3
+    assert result.problems[0].value is None

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from tests.conftest import SHARED_DATA
 
 from partnerlift.ingest import import_file
-from tests.conftest import SHARED_DATA
 
 PIPELINE = SHARED_DATA / "crm_maven_sales_opportunities" / "sales_pipeline.csv"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -120,7 +120,9 @@ def parse_times(
     if parsed:
         slow = pd.to_datetime(pending.map(parsed), errors="coerce")
         result.loc[slow.index] = slow.astype("datetime64[ns]")
-    rejections.reject((values.notna() & result.isna()).to_numpy(), field, values, reason)
+    rejections.reject(
+        (values.notna() & result.isna()).to_numpy(), field, values, reason
+    )
     return result
 
 
@@ -138,7 +140,9 @@ def _parse_iso_vectorised(values: pd.Series, zone: ZoneInfo) -> pd.Series:
         wall = pd.to_datetime(text[local], format="ISO8601", errors="coerce")
         result.loc[wall.index] = _wall_to_utc(wall, zone)
     if offset.any():
-        aware = pd.to_datetime(text[offset], format="ISO8601", utc=True, errors="coerce")
+        aware = pd.to_datetime(
+            text[offset], format="ISO8601", utc=True, errors="coerce"
+        )
         result.loc[aware.index] = aware.dt.tz_localize(None)
     return result
 
@@ -156,7 +160,7 @@ def _strptime_parser(date_format: str, zone: ZoneInfo) -> Callable[[str], dateti
         moment = datetime.strptime(value.strip(), date_format)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
-        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+        return moment.astimezone(UTC).replace(tzinfo=None)
 
     return parse
 
@@ -221,13 +225,21 @@ def check_range(
     present = ~np.isnan(data)
     if positive:
         bad = present & ~(data > 0)
-        rejections.reject(bad, field, values, text("ingest.not_positive", locale, field=field))
+        rejections.reject(
+            bad, field, values, text("ingest.not_positive", locale, field=field)
+        )
     else:
         bad = present & (data < 0)
-        rejections.reject(bad, field, values, text("ingest.negative", locale, field=field))
+        rejections.reject(
+            bad, field, values, text("ingest.negative", locale, field=field)
+        )
     if integer:
-        bad = present & (np.floor(np.where(present, data, 0)) != np.where(present, data, 0))
-        rejections.reject(bad, field, values, text("ingest.not_integer", locale, field=field))
+        bad = present & (
+            np.floor(np.where(present, data, 0)) != np.where(present, data, 0)
+        )
+        rejections.reject(
+            bad, field, values, text("ingest.not_integer", locale, field=field)
+        )
 
 
 def parse_status(
@@ -235,7 +247,9 @@ def parse_status(
 ) -> pd.Series:
     """Normalise a deal status to open, won or lost; reject anything else."""
     status = values.astype("string").str.strip().str.lower()
-    bad = values.notna().to_numpy() & ~status.isin(DEAL_STATUSES).fillna(False).to_numpy()
+    bad = (
+        values.notna().to_numpy() & ~status.isin(DEAL_STATUSES).fillna(False).to_numpy()
+    )
     rejections.reject(bad, field, values, text("ingest.bad_status", locale))
     return status.astype(object).where(status.notna(), None)
 
@@ -243,8 +257,8 @@ def parse_status(
 def split_tags(values: pd.Series) -> pd.Series:
     """Split ``a|b|c`` into a list of non-empty, stripped tags (None where empty)."""
 
-    def split(value: str | None) -> list[str] | None:
-        if value is None:
+    def split(value: object) -> list[str] | None:
+        if not isinstance(value, str):
             return None
         return [tag.strip() for tag in value.split("|") if tag.strip()]
 

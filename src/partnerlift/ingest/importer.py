@@ -11,7 +11,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from partnerlift.errors import InputError, Problem, SchemaError
 from partnerlift.ingest.convert import Rejections
-from partnerlift.ingest.mapping import Mapping, MappedRows, apply_mapping, load_mapping
+from partnerlift.ingest.mapping import MappedRows, Mapping, apply_mapping, load_mapping
 from partnerlift.ingest.messages import text
 from partnerlift.ingest.readers import SourceRows, read_source
 from partnerlift.ingest.tables import (
@@ -120,7 +120,7 @@ def import_file(
         raise InputError(
             f"Unknown table {table!r}. Use one of: {', '.join(IMPORT_TABLES)}."
         )
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     locale = workspace.locale
     rules = load_mapping(mapping, table) if mapping is not None else Mapping()
     source = read_source(path, locale=locale)
@@ -133,7 +133,10 @@ def import_file(
         mapped.specs,
         kept[kept],
         mapped.extra_columns,
-        {name: mask[kept].reset_index(drop=True) for name, mask in mapped.unmapped.items()},
+        {
+            name: mask[kept].reset_index(drop=True)
+            for name, mask in mapped.unmapped.items()
+        },
     )
     raw = source.frame[kept].reset_index(drop=True)
     lines = source.lines[kept] if len(source.lines) else source.lines
@@ -151,7 +154,9 @@ def import_file(
     if table == "events":
         missing_ids = typed.columns["event_id"].isna()
         derived = derive_event_ids(typed.columns, extra)
-        typed.columns["event_id"] = typed.columns["event_id"].where(~missing_ids, derived)
+        typed.columns["event_id"] = typed.columns["event_id"].where(
+            ~missing_ids, derived
+        )
 
     batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     # DuckDB draws a progress bar on the terminal for long statements, which would
@@ -237,7 +242,9 @@ def _resolve_partners(
         {
             "row_number": pa.array(np.flatnonzero(needed.to_numpy()), pa.int64()),
             "user_id": pa.array(columns.loc[needed, "user_id"].tolist(), pa.string()),
-            "occurred_at": pa.array(columns.loc[needed, "occurred_at"], pa.timestamp("us")),
+            "occurred_at": pa.array(
+                columns.loc[needed, "occurred_at"], pa.timestamp("us")
+            ),
         }
     )
     db.raw.register("_event_users", lookup)
@@ -268,12 +275,17 @@ def _resolve_partners(
     found = found.set_index("row_number").sort_index()
     rows = found.index.to_numpy()
     partners = found["partner_id"]
-    columns.loc[rows[partners.notna().to_numpy()], "partner_id"] = partners.dropna().to_numpy()
+    columns.loc[rows[partners.notna().to_numpy()], "partner_id"] = (
+        partners.dropna().to_numpy()
+    )
     users = columns["user_id"]
     unknown = np.zeros(len(columns), dtype=bool)
     unknown[rows] = ~users.iloc[rows].isin(known_users).to_numpy()
     rejections.reject(
-        unknown, "user_id", users, lambda user: text("ingest.unknown_user", locale, user=user)
+        unknown,
+        "user_id",
+        users,
+        lambda user: text("ingest.unknown_user", locale, user=user),
     )
     homeless = np.zeros(len(columns), dtype=bool)
     homeless[rows] = partners.isna().to_numpy()
@@ -297,20 +309,24 @@ def _duplicates(
     lookup = {"row_number": pa.array(np.flatnonzero(valid), pa.int64())}
     for key in keys:
         if key == "valid_from":
-            lookup[key] = pa.array(candidates[key], pa.timestamp("us"), from_pandas=True)
+            lookup[key] = pa.array(
+                candidates[key], pa.timestamp("us"), from_pandas=True
+            )
         else:
             lookup[key] = pa.array(candidates[key].tolist(), pa.string())
     db.raw.register("_incoming_keys", pa.table(lookup))
     try:
-        condition = " AND ".join(f"k.{key} IS NOT DISTINCT FROM t.{key}" for key in keys)
+        condition = " AND ".join(
+            f"k.{key} IS NOT DISTINCT FROM t.{key}" for key in keys
+        )
         stored = db.raw.execute(
             f"SELECT k.row_number FROM _incoming_keys k "
             f"WHERE EXISTS (SELECT 1 FROM {table} t WHERE {condition})"
         ).fetchall()
     finally:
         db.raw.unregister("_incoming_keys")
-    # TODO: a stored row whose key comes again with other values counts as a
-    # duplicate and keeps its stored values; updates of changed records are not
+    # TODO: a stored key that comes again with other values counts as a duplicate
+    # and the stored row stays as it is. Updates of changed records are not
     # applied yet.
     duplicate[[row for (row,) in stored]] = True
     return duplicate
@@ -322,11 +338,14 @@ def _problems(
     """Return one problem per rejected row, in line order, with the raw row as JSON."""
     file = str(source.path)
     problems = [
-        (Problem(file, row.line, None, None, row.reason), row.raw) for row in source.malformed
+        (Problem(file, row.line, None, None, row.reason), row.raw)
+        for row in source.malformed
     ]
     for index in np.flatnonzero(rejections.mask):
         record = {
-            column: value for column, value in raw.iloc[index].items() if value is not None
+            column: value
+            for column, value in raw.iloc[index].items()
+            if value is not None
         }
         problem = Problem(
             file,
@@ -352,10 +371,15 @@ def _store_rejected(
             "line": pa.array([problem.line for problem, _ in problems], pa.int64()),
             "field": pa.array([problem.field for problem, _ in problems], pa.string()),
             "value": pa.array(
-                [None if problem.value is None else str(problem.value) for problem, _ in problems],
+                [
+                    None if problem.value is None else str(problem.value)
+                    for problem, _ in problems
+                ],
                 pa.string(),
             ),
-            "reason": pa.array([problem.reason for problem, _ in problems], pa.string()),
+            "reason": pa.array(
+                [problem.reason for problem, _ in problems], pa.string()
+            ),
             "raw": pa.array([raw for _, raw in problems], pa.string()),
         }
     )

@@ -62,7 +62,7 @@ class NumberFormat(BaseModel):
 
 
 class ColumnSpec(BaseModel):
-    """Where one canonical field comes from: a source column or a constant."""
+    """The source of one canonical field: a source column or a constant."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -125,7 +125,7 @@ def load_mapping(path: str | Path, table: str) -> Mapping:
     ------
     ConfigError
         If a key is unknown, a value has the wrong type, a field is not a field of
-        ``table``, or a format does not fit the field; each problem names the line.
+        ``table``, or a format does not fit the field. Each problem names the line.
     """
     document = load_yaml(path)
     if document.data is None:
@@ -144,18 +144,32 @@ def _check_fields(mapping: Mapping, table: str) -> list[Problem]:
 
     def add(name: str, key: str | None, value: object, reason: str) -> None:
         location = ("columns", name) if key is None else ("columns", name, key)
-        problems.append(Problem(mapping.path, mapping.line_of(*location), name, value, reason))
+        problems.append(
+            Problem(mapping.path, mapping.line_of(*location), name, value, reason)
+        )
 
     for name, spec in mapping.columns().items():
         if name not in known:
-            add(name, None, name, f"Unknown field of {table}. Use one of: {', '.join(known)}.")
+            add(
+                name,
+                None,
+                name,
+                f"Unknown field of {table}. Use one of: {', '.join(known)}.",
+            )
             continue
         if (spec.day_offset or spec.date_format) and name not in TIME_FIELDS:
-            add(name, None, name, "day_offset and date_format apply to timestamp fields only.")
+            add(
+                name,
+                None,
+                name,
+                "day_offset and date_format apply to timestamp fields only.",
+            )
         if spec.number is not None and name not in NUMBER_FIELDS:
             add(name, "number", name, "number applies to number fields only.")
         if spec.day_offset and mapping.spec.base_date is None:
-            add(name, "day_offset", True, "day_offset needs base_date at the top level.")
+            add(
+                name, "day_offset", True, "day_offset needs base_date at the top level."
+            )
     return problems
 
 
@@ -199,7 +213,9 @@ def apply_mapping(mapping: Mapping, source: SourceRows, table: str) -> MappedRow
         if spec.values:
             if spec.strict:
                 unmapped[name] = values.notna() & ~values.isin(list(spec.values))
-            values = values.map(lambda value, table=spec.values: table.get(value, value))
+            values = values.map(
+                lambda value, table=spec.values: table.get(value, value)
+            )
         fields[name] = values
     used = {spec.column for spec in specs.values() if spec.column is not None}
     extra = [column for column in source.columns if column not in used]
@@ -221,7 +237,9 @@ def _check_sources(
 ) -> None:
     present = set(source.columns)
     problems: list[Problem] = []
-    missing_reason = "Column {column!r} not found in {file}. Its columns are: {columns}."
+    missing_reason = (
+        "Column {column!r} not found in {file}. Its columns are: {columns}."
+    )
     for name, spec in specs.items():
         if spec.column is not None and spec.column not in present:
             reason = missing_reason.format(
@@ -243,7 +261,9 @@ def _check_sources(
                     column=column, file=source.path, columns=", ".join(source.columns)
                 )
                 line = mapping.line_of("properties", index)
-                problems.append(Problem(mapping.path, line, "properties", column, reason))
+                problems.append(
+                    Problem(mapping.path, line, "properties", column, reason)
+                )
     if problems:
         raise SchemaError(
             f"The mapping file {mapping.path} names columns that {source.path} "

@@ -50,8 +50,8 @@ class SourceRows:
     frame
         One column per source column, cells str or None, index 0..n-1.
     lines
-        The file's line number of each row of ``frame`` (the header is line 1 of a
-        CSV file; for JSON Lines the line itself; for Parquet the row number).
+        The file's line number of each row of ``frame``. In a CSV file the header
+        is line 1. A JSON Lines row has its own line, and a Parquet row its number.
     malformed
         Rows that could not be read into fields; they count as read and rejected.
     """
@@ -196,7 +196,9 @@ def read_jsonl(path: Path, locale: str = "en") -> SourceRows:
             malformed.append(MalformedRow(number, reason, line))
             continue
         if not isinstance(record, dict):
-            malformed.append(MalformedRow(number, text("ingest.not_object", locale), line))
+            malformed.append(
+                MalformedRow(number, text("ingest.not_object", locale), line)
+            )
             continue
         cells = {str(key).strip(): _cell_text(value) for key, value in record.items()}
         columns.update(dict.fromkeys(cells))

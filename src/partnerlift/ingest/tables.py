@@ -95,14 +95,16 @@ def convert_fields(
     """Convert the mapped text fields of ``table`` to typed columns.
 
     Rows with an empty required value, an invalid value or an unmapped value of a
-    strict value map are recorded in ``rejections``; their typed cells are left
-    as parsed (NaT, NaN or None) and must not be stored.
+    strict value map are recorded in ``rejections``. Their typed cells stay as
+    parsed (NaT, NaN or None), so they must not be stored.
     """
     fields = mapped.fields
-    empty = pd.Series(None, index=fields.index, dtype=object)
+    empty = pd.Series([None] * len(fields), index=fields.index, dtype=object)
     columns = pd.DataFrame(index=fields.index)
     if table == "events":
-        neither = fields.get("partner_id", empty).isna() & fields.get("user_id", empty).isna()
+        neither = (
+            fields.get("partner_id", empty).isna() & fields.get("user_id", empty).isna()
+        )
         reason = text("ingest.missing_partner_or_user", locale)
         rejections.reject(neither.to_numpy(), "partner_id", empty, reason)
     for name in CANONICAL_COLUMNS[table]:

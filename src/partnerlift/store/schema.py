@@ -97,7 +97,10 @@ TABLES: dict[str, str] = {
 # Migrations from version N to N + 1, applied in order by Database.migrate.
 MIGRATIONS: dict[int, list[str]] = {
     # Rows dropped by a mapping's filter, so that a batch's counts add up to read.
-    1: ["ALTER TABLE import_batches ADD COLUMN IF NOT EXISTS filtered BIGINT DEFAULT 0"],
+    1: [
+        "ALTER TABLE import_batches "
+        "ADD COLUMN IF NOT EXISTS filtered BIGINT DEFAULT 0"
+    ],
 }
 
 # The columns a user's file may carry for each table, and which are required.

@@ -80,10 +80,14 @@ def _print_problems(result: ImportResult, locale: str) -> None:
         text("ingest.rejected_header", locale, count=result.rejected), highlight=False
     )
     for problem in result.problems[:SHOWN_PROBLEMS]:
-        stderr.print(f"  {problem.describe()}", markup=False, highlight=False, soft_wrap=True)
+        stderr.print(
+            f"  {problem.describe()}", markup=False, highlight=False, soft_wrap=True
+        )
     more = len(result.problems) - SHOWN_PROBLEMS
     if more > 0:
-        message = text("ingest.rejected_more", locale, count=more, batch_id=result.batch_id)
+        message = text(
+            "ingest.rejected_more", locale, count=more, batch_id=result.batch_id
+        )
     else:
         message = text("ingest.rejected_stored", locale, batch_id=result.batch_id)
     stderr.print(message, markup=False, highlight=False, soft_wrap=True)
