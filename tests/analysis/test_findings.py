@@ -8,7 +8,8 @@ import pytest
 
 from partnerlift.analysis import Study, analyze, load_study
 from partnerlift.analysis.cohorts import Cohort
-from partnerlift.analysis.findings import compare
+from partnerlift.analysis.findings import Finding, compare
+from partnerlift.analysis.statements import state_finding
 from partnerlift.scoring import Rule, load_model
 from partnerlift.settings import Workspace
 from partnerlift.store import Database
@@ -182,3 +183,38 @@ def test_insufficient_keeps_counts_only() -> None:
     assert finding.ci_high is None
     assert finding.p_value is None
     assert finding.adjusted_estimate is None
+
+
+def test_statement_unclear_when_interval_spans_one() -> None:
+    study = Study.model_validate(
+        {
+            "study": "s",
+            "behaviors": ["onboarding_video"],
+            "exposure": {"start": "joined_at", "days": 30},
+            "horizon_days": 60,
+            "outcomes": ["win_rate"],
+        }
+    )
+    # 12/40 against 10/40: risk ratio 1.2, and its interval plainly spans 1.
+    finding = Finding(
+        behavior="onboarding_video",
+        behavior_label="Video",
+        outcome="win_rate",
+        n_with=40,
+        n_without=40,
+        events_with=12,
+        events_without=10,
+        value_with=0.3,
+        value_without=0.25,
+        status="ok",
+        estimate=1.2,
+        ci_low=0.6,
+        ci_high=2.4,
+    )
+
+    english = state_finding(finding, study, "Video", "en")
+    japanese = state_finding(finding, study, "Video", "ja")
+
+    assert "about as often as the others (the interval includes 1)" in english
+    assert "more often" not in english
+    assert "他と明確には違わない" in japanese

@@ -11,8 +11,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-
-
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oulad"
 RAW = Path(__file__).resolve().parents[3] / "shared" / "data" / "oulad"
 PASSED = {"Pass", "Distinction"}
@@ -47,7 +45,9 @@ def expected_groups() -> dict[str, dict[str, float]]:
 @pytest.fixture(scope="module")
 def findings(tmp_path_factory) -> dict[str, dict]:
     workspace = tmp_path_factory.mktemp("oulad") / "ws"
-    environment = dict(os.environ, PARTNERLIFT=str(Path(sys.executable).parent / "partnerlift"))
+    environment = dict(
+        os.environ, PARTNERLIFT=str(Path(sys.executable).parent / "partnerlift")
+    )
 
     run = subprocess.run(
         ["bash", str(EXAMPLE / "run.sh"), str(EXAMPLE / "data"), str(workspace)],
@@ -58,7 +58,14 @@ def findings(tmp_path_factory) -> dict[str, dict]:
     )
     assert run.returncode == 0, run.stderr
     analysis = subprocess.run(
-        [environment["PARTNERLIFT"], "--workspace", str(workspace), "analyze", "--format", "json"],
+        [
+            environment["PARTNERLIFT"],
+            "--workspace",
+            str(workspace),
+            "analyze",
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -86,4 +93,6 @@ def test_oulad_pass_rates_match_pandas(findings):
     for activity, expected in expected_groups().items():
         finding = findings[activity]
         assert finding["value_with"] == pytest.approx(expected["value_with"]), activity
-        assert finding["value_without"] == pytest.approx(expected["value_without"]), activity
+        assert finding["value_without"] == pytest.approx(expected["value_without"]), (
+            activity
+        )

@@ -246,9 +246,22 @@ def test_events_need_partner_or_user_column(database, workspace, tmp_path):
         import_file(database, workspace, "events", path)
 
 
-def test_repeated_event_in_file_is_duplicate(database, workspace, tmp_path):
+def test_repeated_row_without_id_is_new_occurrence(database, workspace, tmp_path):
     row = "2024-04-02T10:00:00,p1,viewed\n"
     path = write(tmp_path, "events.csv", "occurred_at,partner_id,action\n" + row + row)
+
+    first = import_file(database, workspace, "events", path)
+    again = import_file(database, workspace, "events", path)
+
+    assert first.inserted == 2
+    assert again.inserted == 0
+    assert again.duplicates == 2
+
+
+def test_repeated_event_id_in_file_is_duplicate(database, workspace, tmp_path):
+    row = "e1,2024-04-02T10:00:00,p1,viewed\n"
+    header = "event_id,occurred_at,partner_id,action\n"
+    path = write(tmp_path, "events.csv", header + row + row)
 
     result = import_file(database, workspace, "events", path)
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pytest
 
 from partnerlift.errors import ConfigError, NotFoundError
 from partnerlift.settings import create_workspace, open_workspace
-from partnerlift.settings.times import end_of_day_utc, parse_instant, get_zone
-from datetime import date, datetime
+from partnerlift.settings.times import end_of_day_utc, get_zone, parse_instant
 
 
 def test_workspace_round_trips_settings(tmp_path):
@@ -32,7 +33,9 @@ def test_offsetless_timestamp_is_local_time():
 
     assert parse_instant("2024-02-01T00:30:00", tokyo) == datetime(2024, 1, 31, 15, 30)
     assert parse_instant("2024-02-01", tokyo) == datetime(2024, 1, 31, 15, 0)
-    assert parse_instant("2024-02-01T00:30:00+00:00", tokyo) == datetime(2024, 2, 1, 0, 30)
+    assert parse_instant("2024-02-01T00:30:00+00:00", tokyo) == datetime(
+        2024, 2, 1, 0, 30
+    )
     assert parse_instant("2024-02-01T00:30:00Z", tokyo) == datetime(2024, 2, 1, 0, 30)
 
 

@@ -72,7 +72,10 @@ register(
         },
         "analysis.direction.more": {"en": "more often", "ja": "高い"},
         "analysis.direction.less": {"en": "less often", "ja": "低い"},
-        "analysis.direction.same": {"en": "as often", "ja": "同じ"},
+        "analysis.direction.unclear": {
+            "en": "about as often as the others (the interval includes 1)",
+            "ja": "他と明確には違わない（信頼区間が1を含む）",
+        },
         "analysis.adjusted.estimate": {
             "en": ", adjusted for {covariates} {estimate} ({ci_low} to {ci_high})",
             "ja": "、{covariates}で調整後 {estimate}（{ci_low}～{ci_high}）",
@@ -147,10 +150,11 @@ def exposure_phrase(study: Study, locale: str) -> str:
     )
 
 
-def _direction(estimate: float | None, locale: str) -> str:
-    if estimate is None or estimate == 1:
-        return text("analysis.direction.same", locale)
-    if estimate > 1:
+def _direction(finding: Finding, locale: str) -> str:
+    low, high = finding.ci_low, finding.ci_high
+    if low is None or high is None or low <= 1 <= high:
+        return text("analysis.direction.unclear", locale)
+    if low > 1:
         return text("analysis.direction.more", locale)
     return text("analysis.direction.less", locale)
 
@@ -200,7 +204,7 @@ def state_finding(finding: Finding, study: Study, label: str, locale: str) -> st
     return text(
         "analysis.statement.ok",
         locale,
-        direction=_direction(finding.estimate, locale),
+        direction=_direction(finding, locale),
         value_with=format_percent(finding.value_with, locale),
         value_without=format_percent(finding.value_without, locale),
         estimate=format_ratio(finding.estimate, locale),

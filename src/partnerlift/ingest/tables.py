@@ -183,8 +183,9 @@ def derive_event_ids(columns: pd.DataFrame, extra: pd.DataFrame) -> pd.Series:
     """Derive an event id from a hash of each event's content.
 
     The content is the UTC instant, the partner and user as given in the file, the
-    action, asset, quantity, source and the non-empty properties, so that the same
-    row imported again gets the same id. The partner resolved from a user is not
+    action, asset, quantity, source and the non-empty properties, plus the number of
+    identical rows before it in the file, so that the same file imported again gets
+    the same ids. The partner resolved from a user is not
     part of it, so a later change to the users table leaves the ids as they were.
     """
     parts = [pa.array(columns["occurred_at"].astype("int64").astype(str))]
@@ -197,9 +198,14 @@ def derive_event_ids(columns: pd.DataFrame, extra: pd.DataFrame) -> pd.Series:
     content = pc.binary_join_element_wise(
         *parts, _SEPARATOR, null_handling="replace", null_replacement=""
     )
+    # Identical rows in one file are separate occurrences (a click log may list the
+    # same daily count twice), so the n-th repeat gets its number in the hash. The same
+    # file imported again still gives the same ids.
+    texts = pd.Series(content.to_pylist(), index=columns.index, dtype=object)
+    repeat = texts.groupby(texts, sort=False, dropna=False).cumcount()
     digests = [
-        hashlib.sha256(item.encode("utf-8")).hexdigest()[:32]
-        for item in content.to_pylist()
+        hashlib.sha256(f"{item}{_SEPARATOR}{number}".encode()).hexdigest()[:32]
+        for item, number in zip(texts, repeat, strict=True)
     ]
     return pd.Series(digests, index=columns.index, dtype=object)
 

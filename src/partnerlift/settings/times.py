@@ -9,7 +9,7 @@ so it would put an event at 00:30 on 1 February in Tokyo into January.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from partnerlift.errors import ConfigError
@@ -53,18 +53,18 @@ def parse_instant(text: str, zone: ZoneInfo) -> datetime:
         moment = datetime.fromisoformat(text.replace(" ", "T", 1))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def to_local(instant: datetime, zone: ZoneInfo) -> datetime:
     """Convert a naive UTC datetime to naive local wall-clock time in ``zone``."""
-    return instant.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None)
+    return instant.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
 
 
 def local_midnight_utc(day: date, zone: ZoneInfo) -> datetime:
     """Return the naive UTC instant at which ``day`` starts in ``zone``."""
     start = datetime.combine(day, time()).replace(tzinfo=zone)
-    return start.astimezone(timezone.utc).replace(tzinfo=None)
+    return start.astimezone(UTC).replace(tzinfo=None)
 
 
 def end_of_day_utc(day: date, zone: ZoneInfo) -> datetime:

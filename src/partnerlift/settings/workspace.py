@@ -33,7 +33,9 @@ class Settings:
         """Render the settings as the ``[workspace]`` table of a TOML file."""
         lines = ["[workspace]"]
         for item in fields(self):
-            value = str(getattr(self, item.name)).replace("\\", "\\\\").replace('"', '\\"')
+            value = (
+                str(getattr(self, item.name)).replace("\\", "\\\\").replace('"', '\\"')
+            )
             lines.append(f'{item.name} = "{value}"')
         return "\n".join(lines) + "\n"
 

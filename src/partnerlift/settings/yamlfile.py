@@ -89,10 +89,12 @@ def load_yaml(path: str | Path) -> YamlDocument:
 def validation_problems(
     document: YamlDocument, error: ValidationError, prefix: Location = ()
 ) -> list[Problem]:
-    """Turn a pydantic validation error into problems with file, line, field and value."""
+    """Turn a pydantic validation error into problems with file, line and value."""
     problems = []
     for item in error.errors():
-        location = tuple(part for part in item["loc"] if not str(part).startswith("function-"))
+        location = tuple(
+            part for part in item["loc"] if not str(part).startswith("function-")
+        )
         full = (*prefix, *location)
         field_name = ".".join(str(part) for part in full) or None
         value = item.get("input")
@@ -101,13 +103,21 @@ def validation_problems(
         elif item["type"] == "extra_forbidden":
             reason = f"unknown key {str(location[-1])!r}"
             problems.append(
-                Problem(str(document.path), document.line_of(full), field_name, None, reason)
+                Problem(
+                    str(document.path), document.line_of(full), field_name, None, reason
+                )
             )
             continue
         if isinstance(value, dict | list):
             value = None
         problems.append(
-            Problem(str(document.path), document.line_of(full), field_name, value, item["msg"])
+            Problem(
+                str(document.path),
+                document.line_of(full),
+                field_name,
+                value,
+                item["msg"],
+            )
         )
     return problems
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import pandas as pd
 import pyarrow as pa
@@ -69,8 +71,13 @@ class Database:
             self.raw.execute(
                 f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM _incoming'
             )
-        finally:
-            self.raw.unregister("_incoming")
+        except duckdb.Error:
+            # Inside a failed transaction the unregister fails too; its error would
+            # hide the one that explains what went wrong.
+            with contextlib.suppress(duckdb.Error):
+                self.raw.unregister("_incoming")
+            raise
+        self.raw.unregister("_incoming")
 
     def close(self) -> None:
         """Close the connection."""

@@ -98,14 +98,21 @@ TABLES: dict[str, str] = {
 MIGRATIONS: dict[int, list[str]] = {
     # Rows dropped by a mapping's filter, so that a batch's counts add up to read.
     1: [
-        "ALTER TABLE import_batches "
-        "ADD COLUMN IF NOT EXISTS filtered BIGINT DEFAULT 0"
+        "ALTER TABLE import_batches ADD COLUMN IF NOT EXISTS filtered BIGINT DEFAULT 0"
     ],
 }
 
 # The columns a user's file may carry for each table, and which are required.
 CANONICAL_COLUMNS: dict[str, list[str]] = {
-    "partners": ["partner_id", "name", "tier", "region", "segment", "size", "joined_at"],
+    "partners": [
+        "partner_id",
+        "name",
+        "tier",
+        "region",
+        "segment",
+        "size",
+        "joined_at",
+    ],
     "users": ["user_id", "partner_id", "email", "valid_from", "valid_to"],
     "assets": ["asset_id", "kind", "title", "tags", "pages", "duration_s"],
     "events": [
@@ -138,5 +145,14 @@ REQUIRED_COLUMNS: dict[str, list[str]] = {
     "deals": ["deal_id", "partner_id", "created_at", "status"],
 }
 
-ASSET_KINDS = ("video", "course", "document", "template", "faq", "campaign", "form", "page")
+ASSET_KINDS = (
+    "video",
+    "course",
+    "document",
+    "template",
+    "faq",
+    "campaign",
+    "form",
+    "page",
+)
 DEAL_STATUSES = ("open", "won", "lost")

@@ -7,7 +7,7 @@ import io
 import json
 import logging
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +24,7 @@ from partnerlift.store import Database
 stderr = Console(stderr=True)
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """How a command prints its result."""
 
     table = "table"
@@ -82,7 +82,10 @@ def root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Show the version."
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Show the version.",
         ),
     ] = False,
 ) -> None:
@@ -96,7 +99,7 @@ def root(
 
 
 def workspace_path(ctx: typer.Context) -> Path:
-    """Return the folder given by ``--workspace``, the environment or the current one."""
+    """Return the folder of ``--workspace``, the environment or the current one."""
     root_ctx = ctx.find_root()
     path = (root_ctx.obj or {}).get("workspace")
     return Path(path) if path else Path(".")
@@ -133,4 +136,8 @@ def emit_table(title: str | None, columns: list[str], rows: list[list[Any]]) -> 
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row))
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        # Piped output has no width to fit; Rich would assume 80 columns and wrap.
+        console = Console(width=240)
+    console.print(table)

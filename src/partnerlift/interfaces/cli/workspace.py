@@ -27,12 +27,15 @@ def _copy_default(source: Path | None, package: str, name: str, target: Path) ->
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder of the new workspace.")],
     timezone: Annotated[
-        str, typer.Option(help="IANA time zone for calendar periods, such as Asia/Tokyo.")
+        str,
+        typer.Option(help="IANA time zone for calendar periods, such as Asia/Tokyo."),
     ] = "Asia/Tokyo",
     locale: Annotated[
         str, typer.Option(help="Language of reports and statements: ja or en.")
     ] = "ja",
-    currency: Annotated[str, typer.Option(help="Currency of amounts, such as JPY.")] = "JPY",
+    currency: Annotated[
+        str, typer.Option(help="Currency of amounts, such as JPY.")
+    ] = "JPY",
     model: Annotated[
         Path | None, typer.Option(help="Score model file to use as the default.")
     ] = None,
@@ -44,7 +47,9 @@ def init(
 
     Example: partnerlift init acme --timezone Asia/Tokyo --locale ja
     """
-    workspace = create_workspace(directory, timezone=timezone, locale=locale, currency=currency)
+    workspace = create_workspace(
+        directory, timezone=timezone, locale=locale, currency=currency
+    )
     _copy_default(
         model, "partnerlift.scoring", "default_model.yaml", workspace.score_model_path
     )
