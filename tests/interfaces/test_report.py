@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from importlib import resources
@@ -217,10 +218,14 @@ def test_ratio_without_interval():
 
 
 @pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+    not CHROMIUM.exists() and not os.environ.get("PARTNERLIFT_REQUIRE_BROWSER"),
+    reason="needs Debian's chromium at /usr/bin/chromium",
 )
 def test_report_renders_offline_in_chromium(tmp_path, html_ja):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    if os.environ.get("PARTNERLIFT_REQUIRE_BROWSER"):
+        from playwright import sync_api
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api")
     path = tmp_path / "report.html"
     path.write_text(html_ja, encoding="utf-8")
     requests: list[str] = []
