@@ -3,7 +3,7 @@
 #
 #   examples/oulad/run.sh DATA_DIR WORKSPACE
 #
-# DATA_DIR holds studentInfo.csv, vle.csv and studentVle_head13905.csv (the copies in
+# DATA_DIR contains studentInfo.csv, vle.csv and studentVle_head13905.csv (the copies in
 # examples/oulad/data will do). WORKSPACE is created if missing; importing again adds
 # nothing.
 set -euo pipefail

@@ -104,11 +104,14 @@ def _validate(settings: Settings, source: str) -> None:
 def create_workspace(
     root: str | Path,
     *,
-    timezone: str = "Asia/Tokyo",
-    locale: str = "ja",
-    currency: str = "JPY",
+    timezone: str | None = None,
+    locale: str | None = None,
+    currency: str | None = None,
 ) -> Workspace:
-    """Create the folder and settings of a new workspace, or return an existing one.
+    """Create the folder and settings of a new workspace, or update an existing one.
+
+    Settings left as None keep their stored value in an existing workspace and take
+    the default (Asia/Tokyo, ja, JPY) in a new one.
 
     Raises
     ------
@@ -116,17 +119,16 @@ def create_workspace(
         If the time zone or locale is unknown.
     """
     root = Path(root)
-    settings = Settings(timezone=timezone, locale=locale, currency=currency)  # type: ignore[arg-type]
+    if (root / SETTINGS_FILE).exists():
+        workspace = open_workspace(root)
+    else:
+        workspace = Workspace(root, Settings())
+    settings = workspace.settings
+    settings.timezone = timezone or settings.timezone
+    settings.locale = locale or settings.locale  # type: ignore[assignment]
+    settings.currency = currency or settings.currency
     _validate(settings, "command-line options")
     root.mkdir(parents=True, exist_ok=True)
-    workspace = Workspace(root, settings)
-    if workspace.settings_path.exists():
-        existing = open_workspace(root)
-        existing.settings.timezone = timezone
-        existing.settings.locale = locale  # type: ignore[assignment]
-        existing.settings.currency = currency
-        existing.save()
-        return existing
     workspace.save()
     return workspace
 

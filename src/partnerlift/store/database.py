@@ -55,6 +55,25 @@ class Database:
             self.raw.execute("INSERT INTO schema_version VALUES (?)", [version + 1])
             logger.info("Migrated %s to schema version %d", self.path, version + 1)
 
+    def relocalize(self, zone: str) -> None:
+        """Recompute every ``*_local`` column for the time zone ``zone``.
+
+        Calendar periods are read from the local columns, so they must follow a change
+        of the workspace's zone.
+        """
+        pairs = {
+            "partners": [("joined_local", "joined_at")],
+            "events": [("occurred_local", "occurred_at")],
+            "deals": [("created_local", "created_at"), ("closed_local", "closed_at")],
+        }
+        for table, columns in pairs.items():
+            assignments = ", ".join(
+                f"{local} = ({instant} AT TIME ZONE 'UTC') AT TIME ZONE ?"
+                for local, instant in columns
+            )
+            self.raw.execute(f"UPDATE {table} SET {assignments}", [zone] * len(columns))
+        logger.info("Recomputed local times for time zone %s", zone)
+
     def table(self, name: str) -> ibis.Table:
         """Return a canonical table as an Ibis expression."""
         return self.ibis.table(name)

@@ -25,7 +25,7 @@ stderr = Console(stderr=True)
 
 
 class OutputFormat(StrEnum):
-    """How a command prints its result."""
+    """Output format of a command that prints results."""
 
     table = "table"
     json = "json"

@@ -11,7 +11,8 @@ import typer
 
 from partnerlift.errors import ConfigError
 from partnerlift.interfaces.cli.app import app, open_database, stderr
-from partnerlift.settings import create_workspace
+from partnerlift.settings import create_workspace, open_workspace
+from partnerlift.settings.workspace import SETTINGS_FILE
 
 
 def _copy_default(source: Path | None, package: str, name: str, target: Path) -> None:
@@ -27,15 +28,21 @@ def _copy_default(source: Path | None, package: str, name: str, target: Path) ->
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder of the new workspace.")],
     timezone: Annotated[
-        str,
-        typer.Option(help="IANA time zone for calendar periods, such as Asia/Tokyo."),
-    ] = "Asia/Tokyo",
+        str | None,
+        typer.Option(
+            help="IANA time zone for calendar periods [default: Asia/Tokyo, or the "
+            "workspace's current zone]."
+        ),
+    ] = None,
     locale: Annotated[
-        str, typer.Option(help="Language of reports and statements: ja or en.")
-    ] = "ja",
+        str | None,
+        typer.Option(
+            help="Language of reports and statements: ja or en [default: ja]."
+        ),
+    ] = None,
     currency: Annotated[
-        str, typer.Option(help="Currency of amounts, such as JPY.")
-    ] = "JPY",
+        str | None, typer.Option(help="Currency of amounts [default: JPY].")
+    ] = None,
     model: Annotated[
         Path | None, typer.Option(help="Score model file to use as the default.")
     ] = None,
@@ -47,6 +54,9 @@ def init(
 
     Example: partnerlift init acme --timezone Asia/Tokyo --locale ja
     """
+    previous_zone = None
+    if (directory / SETTINGS_FILE).exists():
+        previous_zone = open_workspace(directory).settings.timezone
     workspace = create_workspace(
         directory, timezone=timezone, locale=locale, currency=currency
     )
@@ -56,7 +66,13 @@ def init(
     _copy_default(
         study, "partnerlift.analysis", "default_study.yaml", workspace.study_path
     )
-    open_database(workspace).close()
+    with open_database(workspace) as db:
+        if previous_zone and previous_zone != workspace.settings.timezone:
+            db.relocalize(workspace.settings.timezone)
+            stderr.print(
+                f"Time zone changed from {previous_zone} to "
+                f"{workspace.settings.timezone}: local times recomputed."
+            )
     stderr.print(f"Workspace ready: {workspace.root}")
     stderr.print(f"  settings:    {workspace.settings_path}")
     stderr.print(f"  score model: {workspace.score_model_path}")
