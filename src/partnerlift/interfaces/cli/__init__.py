@@ -7,7 +7,16 @@ from importlib import import_module
 from partnerlift.interfaces.cli.app import app
 
 # Each module adds its commands to ``app`` when imported.
-for _module in ("workspace", "imports", "scoring", "analysis", "demo", "report"):
+for _module in (
+    "workspace",
+    "imports",
+    "scoring",
+    "analysis",
+    "demo",
+    "report",
+    "serve",
+    "keys",
+):
     import_module(f"partnerlift.interfaces.cli.{_module}")
 
 

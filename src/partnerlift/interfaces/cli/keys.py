@@ -1,0 +1,3 @@
+"""The ``partnerlift keys`` command."""
+
+from __future__ import annotations

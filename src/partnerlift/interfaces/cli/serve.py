@@ -1,0 +1,3 @@
+"""The ``partnerlift serve`` command."""
+
+from __future__ import annotations
