@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from partnerlift.interfaces.cli import app
+from partnerlift.interfaces.cli import app, hoist_workspace_option
 from partnerlift.settings import open_workspace
 
 # Three logins: in UTC one falls in January and two in February, so no month has
@@ -61,3 +61,43 @@ def test_init_rejects_unknown_zone(tmp_path):
     assert result.exit_code == 1
     assert "'Mars/Base'" in result.output
     assert not (tmp_path / "ws").exists()
+
+
+def test_edited_zone_recomputes_on_open(tmp_path):
+    runner = CliRunner()
+    folder = tmp_path / "ws"
+    events = tmp_path / "events.csv"
+    events.write_text(LOGINS, encoding="utf-8")
+    runner.invoke(app, ["init", str(folder), "--timezone", "UTC"])
+    runner.invoke(app, ["-w", str(folder), "import", "events", str(events)])
+    settings = folder / "partnerlift.toml"
+
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace('"UTC"', '"Asia/Tokyo"'),
+        encoding="utf-8",
+    )
+
+    assert monthly_logins_points(runner, str(folder)) == 10
+
+
+def test_init_rejects_unknown_currency(tmp_path):
+    result = CliRunner().invoke(
+        app, ["init", str(tmp_path / "ws"), "--currency", "yen"]
+    )
+
+    assert result.exit_code == 1
+    assert "'yen'" in result.output
+
+
+def test_workspace_option_moves_before_command():
+    arguments = ["score", "--workspace", "ws", "--format", "json"]
+
+    assert hoist_workspace_option(arguments) == [
+        "--workspace",
+        "ws",
+        "score",
+        "--format",
+        "json",
+    ]
+    assert hoist_workspace_option(["score", "-w", "ws"]) == ["-w", "ws", "score"]
+    assert hoist_workspace_option(["init", "--", "-w"]) == ["init", "--", "-w"]

@@ -331,7 +331,7 @@ def _label(labels: dict[str, str] | None, locale: str, fallback: str) -> str:
 
 
 def _count(db: Database, table: str) -> int:
-    return int(db.raw.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+    return int(db.raw.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0])
 
 
 def _partner_details(db: Database, partner_ids: list[str]) -> dict[str, dict[str, Any]]:

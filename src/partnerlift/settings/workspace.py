@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -93,6 +94,11 @@ def _validate(settings: Settings, source: str) -> None:
         raise ConfigError(
             f"{source}, field 'locale': unknown locale {settings.locale!r}. "
             "Use 'ja' or 'en'."
+        )
+    if not re.fullmatch(r"[A-Z]{3}", settings.currency):
+        raise ConfigError(
+            f"{source}, field 'currency': invalid currency {settings.currency!r}. "
+            "Use an ISO 4217 code such as 'JPY', 'USD' or 'EUR'."
         )
     if settings.engine not in ENGINES:
         raise ConfigError(

@@ -24,13 +24,18 @@ class Database:
     ----------
     path
         The DuckDB file; created with the tables if missing.
+    zone
+        The workspace's time zone. Where the stored local times were computed for
+        another zone, they are recomputed on opening.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, zone: str | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.ibis = ibis.duckdb.connect(str(self.path))
         self.migrate()
+        if zone is not None:
+            self.ensure_zone(zone)
 
     @property
     def raw(self) -> Any:
@@ -42,7 +47,7 @@ class Database:
         self.raw.execute(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
         )
-        row = self.raw.execute("SELECT max(version) FROM schema_version").fetchone()
+        row = self.raw.execute("SELECT max(version) FROM schema_version").fetchall()[0]
         current = row[0] if row and row[0] is not None else None
         for statement in TABLES.values():
             self.raw.execute(statement)
@@ -54,6 +59,28 @@ class Database:
                 self.raw.execute(statement)
             self.raw.execute("INSERT INTO schema_version VALUES (?)", [version + 1])
             logger.info("Migrated %s to schema version %d", self.path, version + 1)
+
+    def ensure_zone(self, zone: str) -> bool:
+        """Recompute the local times if they were stored for a zone other than ``zone``.
+
+        Returns True when the local times were recomputed.
+        """
+        self.raw.execute(
+            "CREATE TABLE IF NOT EXISTS settings_state (key VARCHAR PRIMARY KEY, "
+            "value VARCHAR)"
+        )
+        rows = self.raw.execute(
+            "SELECT value FROM settings_state WHERE key = 'local_zone'"
+        ).fetchall()
+        if rows and rows[0][0] == zone:
+            return False
+        changed = bool(rows)
+        if changed:
+            self.relocalize(zone)
+        self.raw.execute(
+            "INSERT OR REPLACE INTO settings_state VALUES ('local_zone', ?)", [zone]
+        )
+        return changed
 
     def relocalize(self, zone: str) -> None:
         """Recompute every ``*_local`` column for the time zone ``zone``.

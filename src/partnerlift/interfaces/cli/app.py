@@ -112,7 +112,7 @@ def current_workspace(ctx: typer.Context) -> Workspace:
 
 def open_database(workspace: Workspace) -> Database:
     """Open the database of ``workspace``."""
-    return Database(workspace.database_path)
+    return Database(workspace.database_path, zone=workspace.settings.timezone)
 
 
 def emit_json(payload: Any) -> None:

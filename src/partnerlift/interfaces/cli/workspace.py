@@ -66,9 +66,8 @@ def init(
     _copy_default(
         study, "partnerlift.analysis", "default_study.yaml", workspace.study_path
     )
-    with open_database(workspace) as db:
+    with open_database(workspace):
         if previous_zone and previous_zone != workspace.settings.timezone:
-            db.relocalize(workspace.settings.timezone)
             stderr.print(
                 f"Time zone changed from {previous_zone} to "
                 f"{workspace.settings.timezone}: local times recomputed."
