@@ -47,8 +47,17 @@ def test_default_study_rules_exist_in_default_model() -> None:
     assert [rule.id for rule in rules] == study.behaviors
 
 
-def test_unsupported_outcome_names_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, BASE + "outcomes: [win_rate, lead_time]\n")
+def test_all_outcomes_accepted(tmp_path: Path) -> None:
+    outcomes = "[opportunity_rate, win_rate, deal_win_rate, lead_time, revenue]"
+    path = _write(tmp_path, BASE + f"outcomes: {outcomes}\n")
+
+    study = load_study(path)
+
+    assert study.outcomes[3] == "lead_time"
+
+
+def test_unknown_outcome_names_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, BASE + "outcomes: [win_rate, ever_won]\n")
 
     with pytest.raises(ConfigError) as caught:
         load_study(path)
@@ -56,8 +65,75 @@ def test_unsupported_outcome_names_line(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert problem.line == 5
     assert problem.field == "outcomes.1"
-    assert problem.value == "lead_time"
-    assert "not supported yet" in problem.reason
+    assert problem.value == "ever_won"
+
+
+def test_thresholds_expand_to_rules(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "behaviors: [onboarding_video]",
+        "behaviors:\n  - {rule: proposal_template, at_least: [1, 3, 5]}",
+    )
+    study = load_study(_write(tmp_path, text + "outcomes: [win_rate]\n"))
+
+    rules = study.resolve_behaviors(load_model(_default_model_path()))
+
+    assert [rule.id for rule in rules] == [
+        "proposal_template>=1",
+        "proposal_template>=3",
+        "proposal_template>=5",
+    ]
+    assert [rule.at_least for rule in rules] == [1, 3, 5]
+    assert rules[1].title("en") == "Proposal template downloaded (at least 3)"
+    assert rules[1].title("ja") == "提案テンプレートのダウンロード（3以上）"
+
+
+def test_inline_rule_with_threshold_list(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "behaviors: [onboarding_video]",
+        "behaviors:\n  - {id: webinar, match: {action: attended}, at_least: [2, 4]}",
+    )
+    study = load_study(_write(tmp_path, text + "outcomes: [win_rate]\n"))
+
+    rules = study.resolve_behaviors(load_model(_default_model_path()))
+
+    assert [rule.id for rule in rules] == ["webinar>=2", "webinar>=4"]
+
+
+def test_threshold_of_unknown_rule_names_line(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "behaviors: [onboarding_video]",
+        "behaviors:\n  - onboarding_video\n  - {rule: webinar, at_least: [1, 2]}",
+    )
+    study = load_study(_write(tmp_path, text + "outcomes: [win_rate]\n"))
+
+    with pytest.raises(ConfigError) as caught:
+        study.resolve_behaviors(load_model(_default_model_path()))
+
+    (problem,) = caught.value.problems
+    assert problem.field == "behaviors.1.rule"
+    assert problem.value == "webinar"
+    assert problem.line == 4
+
+
+def test_repeated_threshold_rejected(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "behaviors: [onboarding_video]",
+        "behaviors:\n  - {rule: sales_faq, at_least: [2, 2]}",
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load_study(_write(tmp_path, text + "outcomes: [win_rate]\n"))
+
+    assert "listed twice" in caught.value.problems[0].reason
+
+
+def test_time_varying_needs_lead_time(tmp_path: Path) -> None:
+    text = BASE + "outcomes: [win_rate]\ndesign: time_varying\n"
+
+    with pytest.raises(ConfigError) as caught:
+        load_study(_write(tmp_path, text))
+
+    assert "lead_time" in caught.value.problems[0].reason
 
 
 def test_unknown_outcome_rejected(tmp_path: Path) -> None:

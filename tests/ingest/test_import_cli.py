@@ -38,9 +38,11 @@ def test_json_output_reconciles(workspace, tmp_path):
         "batch_id",
         "read",
         "inserted",
+        "updated",
         "duplicates",
         "rejected",
         "filtered",
+        "footer",
     }
     # Three rows: d2 has an invalid status.
     assert counts["read"] == 3
@@ -48,6 +50,7 @@ def test_json_output_reconciles(workspace, tmp_path):
     assert counts["rejected"] == 1
     assert counts["read"] == (
         counts["inserted"]
+        + counts["updated"]
         + counts["duplicates"]
         + counts["rejected"]
         + counts["filtered"]

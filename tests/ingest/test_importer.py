@@ -269,15 +269,20 @@ def test_repeated_event_id_in_file_is_duplicate(database, workspace, tmp_path):
     assert result.duplicates == 1
 
 
-def test_changed_partner_keeps_stored_row(database, workspace, tmp_path):
-    first = write(tmp_path, "a.csv", "partner_id,tier\np1,gold\n")
+def test_changed_partner_is_updated(database, workspace, tmp_path):
+    first = write(tmp_path, "a.csv", "partner_id,name,tier\np1,Acme,gold\n")
     second = write(tmp_path, "b.csv", "partner_id,tier\np1,silver\n")
     import_file(database, workspace, "partners", first)
 
     result = import_file(database, workspace, "partners", second)
+    row = database.query("SELECT name, tier, batch_id FROM partners").iloc[0]
 
-    assert result.duplicates == 1
-    assert database.query("SELECT tier FROM partners")["tier"][0] == "gold"
+    assert result.updated == 1
+    assert result.duplicates == 0
+    assert row["tier"] == "silver"
+    # The second file has no name column, so the stored name stays.
+    assert row["name"] == "Acme"
+    assert row["batch_id"] == result.batch_id
 
 
 USERS_WITH_MOVE = (

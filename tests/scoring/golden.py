@@ -1,8 +1,8 @@
 """Load golden rule files and insert their rows into a real DuckDB database.
 
-A golden file lists assets, events and rules, then cases: a time zone, an optional
-as-of date and the points each partner is expected to earn, worked out by hand in
-comments beside the events.
+A golden file lists assets, users, events and rules (and optionally the model's
+``half_life_days``), then cases: a time zone, an optional as-of date and the points
+each partner is expected to earn, worked out by hand in comments beside the events.
 """
 
 from __future__ import annotations
@@ -74,6 +74,28 @@ def insert_partners(db: Database, partner_ids: list[str]) -> None:
         db.insert_arrow("partners", pa.table({"partner_id": partner_ids}))
 
 
+def insert_users(db: Database, users: list[dict[str, Any]]) -> None:
+    """Insert users with their partner and validity (ISO instants with an offset)."""
+    if not users:
+        return
+
+    def instants(key: str) -> pa.Array:
+        values = [
+            utc_instant(str(user[key])) if user.get(key) else None for user in users
+        ]
+        return pa.array(values, pa.timestamp("us"))
+
+    rows = pa.table(
+        {
+            "user_id": [user["user_id"] for user in users],
+            "partner_id": [user["partner_id"] for user in users],
+            "valid_from": instants("valid_from"),
+            "valid_to": instants("valid_to"),
+        }
+    )
+    db.insert_arrow("users", rows)
+
+
 def insert_events(db: Database, events: list[dict[str, Any]], zone: str) -> None:
     """Insert events, filling ``occurred_local`` from ``occurred_at`` in ``zone``."""
     instants = [utc_instant(str(event["occurred_at"])) for event in events]
@@ -115,9 +137,10 @@ def load_rules(data: dict[str, Any]) -> list[Rule]:
 
 
 def fill_database(db: Database, data: dict[str, Any], zone: str) -> None:
-    """Insert the file's partners, assets and events."""
+    """Insert the file's partners, assets, users and events."""
     insert_partners(db, list(data.get("partners", [])))
     insert_assets(db, list(data.get("assets", [])))
+    insert_users(db, list(data.get("users", [])))
     insert_events(db, list(data["events"]), zone)
 
 

@@ -1,14 +1,20 @@
-"""Golden files: hand-made events and the points worked out by hand beside them."""
+"""Golden files: hand-made events and the points worked out by hand beside them.
+
+Every case runs on DuckDB and on PySpark in local mode, against the same expected
+points.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from tests.scoring.golden import GoldenCase, fill_database, golden_cases, load_rules
 
 from partnerlift.scoring import evaluate_rules
+from partnerlift.scoring.engines import SparkTables
 from partnerlift.store import Database
 
 CASES = golden_cases()
@@ -29,21 +35,36 @@ def expected_points(
     return points
 
 
+ENGINES = ["duckdb", pytest.param("pyspark", marks=pytest.mark.spark)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_golden_points(case: GoldenCase, tmp_path: Path) -> None:
+def test_golden_points(
+    case: GoldenCase, engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     rules = load_rules(case.data)
     rule_ids = [rule.id for rule in rules]
     expected = expected_points(case, rule_ids)
     with Database(tmp_path / "golden.duckdb") as db:
         fill_database(db, case.data, case.zone)
+        tables: Any = db
+        if engine == "pyspark":
+            tables = SparkTables(db, request.getfixturevalue("spark"))
 
-        frame = evaluate_rules(db, rules, zone=ZoneInfo(case.zone), as_of=case.as_of)
+        frame = evaluate_rules(
+            tables,
+            rules,
+            zone=ZoneInfo(case.zone),
+            as_of=case.as_of,
+            half_life_days=case.data.get("half_life_days"),
+        )
 
     actual = {
         (row.partner_id, row.rule_id): float(row.points)
         for row in frame.itertuples(index=False)
     }
     for key, points in expected.items():
-        assert actual.get(key, 0.0) == points, key
+        assert actual.get(key, 0.0) == pytest.approx(points, abs=1e-6), key
     unexpected = {key: value for key, value in actual.items() if key not in expected}
     assert unexpected == {}

@@ -156,20 +156,110 @@ BAD_MODELS = [
         id="unknown-award",
     ),
     pytest.param(
-        VALID_RULE + "    half_life_days: 30\n",
+        VALID_RULE + "    half_life_days: 0\n",
         6,
         "rules.0.half_life_days",
-        30,
-        "not supported yet",
-        id="rule-half-life",
+        0,
+        "greater than 0",
+        id="rule-half-life-zero",
     ),
     pytest.param(
-        VALID_RULE + "half_life_days: 30\n",
+        VALID_RULE + "half_life_days: -30\n",
         6,
         "half_life_days",
-        30,
-        "not supported yet",
-        id="model-half-life",
+        -30,
+        "greater than 0",
+        id="model-half-life-negative",
+    ),
+    pytest.param(
+        VALID_RULE + "    cap: 20\n",
+        6,
+        "rules.0.cap",
+        20,
+        "award 'once' cannot exceed its points",
+        id="cap-with-award-once",
+    ),
+    pytest.param(
+        VALID_RULE + "    award: each_period\n",
+        6,
+        "rules.0.award",
+        "each_period",
+        "needs a calendar period",
+        id="each-period-over-lifetime",
+    ),
+    pytest.param(
+        VALID_RULE + "    count: {share: user}\n    at_least: 50\n",
+        7,
+        "rules.0.at_least",
+        50,
+        "must not be above 1",
+        id="share-above-one",
+    ),
+    pytest.param(
+        VALID_RULE + "    count: {share: user}\n    period: month\n",
+        7,
+        "rules.0.period",
+        "month",
+        "'lifetime' or {rolling_days: N}",
+        id="share-over-calendar-period",
+    ),
+    pytest.param(
+        VALID_RULE + "    count: {share: asset}\n",
+        6,
+        "rules.0.count",
+        None,
+        "unknown count form",
+        id="share-of-assets",
+    ),
+    pytest.param(
+        VALID_RULE + "    at_least: -5\n    at_most: -1\n",
+        7,
+        "rules.0.at_most",
+        -1,
+        "can never be met",
+        id="at-most-negative",
+    ),
+    pytest.param(
+        VALID_RULE.replace(
+            "{action: logged_in}", "{where: {progress: {gt: 0.9, lte: 0.5}}}"
+        ),
+        5,
+        "rules.0.match.where.progress",
+        None,
+        "can never hold",
+        id="where-empty-range",
+    ),
+    pytest.param(
+        VALID_RULE.replace("{action: logged_in}", "{where: {step: {gt: 3, lt: 3}}}"),
+        5,
+        "rules.0.match.where.step",
+        None,
+        "can never hold",
+        id="where-open-bounds-touch",
+    ),
+    pytest.param(
+        VALID_RULE.replace("{action: logged_in}", "{action: []}"),
+        5,
+        "rules.0.match.action",
+        None,
+        "empty list",
+        id="empty-action-list",
+    ),
+    pytest.param(
+        VALID_RULE + "    requires: [logins]\n",
+        6,
+        "rules.0.requires",
+        None,
+        "cannot require itself",
+        id="requires-itself",
+    ),
+    pytest.param(
+        VALID_RULE + "    requires: [onboarding]\n",
+        6,
+        "rules.0.requires",
+        "onboarding",
+        "requires unknown rule 'onboarding'",
+        id="requires-unknown-rule",
     ),
     pytest.param(
         VALID_RULE.replace("{action: logged_in}", "{where: {progress: {above: 1}}}"),
@@ -242,3 +332,50 @@ def test_inline_duplicate_ids_rejected() -> None:
 
     with pytest.raises(ValueError, match="used twice"):
         ScoreModel.model_validate({"model": "m", "rules": [rule, rule]})
+
+
+def test_requires_later_rule_names_line(tmp_path: Path) -> None:
+    body = (
+        VALID_RULE
+        + "    requires:\n      - video\n"
+        + "  - id: video\n    points: 5\n    match: {action: completed}\n"
+    )
+    path = write_model(tmp_path, body)
+
+    with pytest.raises(ConfigError) as error:
+        load_model(path)
+
+    problem = only_problem(error)
+    assert problem.line == 7
+    assert problem.field == "rules.0.requires"
+    assert problem.value == "video"
+    assert "listed below; move 'video' above" in problem.reason
+
+
+def test_requires_earlier_rule_loads(tmp_path: Path) -> None:
+    body = VALID_RULE + "  - id: more\n    points: 5\n    match: {action: viewed}\n"
+    path = write_model(tmp_path, body + "    requires: logins\n")
+
+    model = load_model(path)
+
+    assert model.rule("more").requires == ["logins"]
+
+
+def test_half_life_rule_overrides_model(tmp_path: Path) -> None:
+    body = VALID_RULE + "    half_life_days: 7\n"
+    body += "  - id: more\n    points: 5\n    match: {action: viewed}\n"
+    path = write_model(tmp_path, body + "half_life_days: 30\n")
+
+    model = load_model(path)
+
+    assert model.half_life(model.rule("logins")) == 7
+    assert model.half_life(model.rule("more")) == 30
+
+
+def test_share_count_parses() -> None:
+    rule = Rule.model_validate(
+        {"id": "r", "match": {}, "count": {"share": "user"}, "at_least": 0.5}
+    )
+
+    assert rule.count == Count("share", "user")
+    assert rule.count.describe() == {"share": "user"}

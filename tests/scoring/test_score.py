@@ -162,11 +162,16 @@ def test_explain_lists_events_behind_award(program: Database) -> None:
     )
     assert result["score"] == 30
     assert logins["points"] == 10
+    # The third login, e4 on Jan 8 03:00Z, met at_least 3; no decay.
     assert logins["periods"] == [
         {
             "period": "2024-01",
             "count": 3,
             "qualifies": True,
+            "earned_at": "2024-01-08T03:00:00Z",
+            "base_points": 10,
+            "decay": 1,
+            "points": 10,
             "event_ids": ["e2", "e3", "e4"],
         }
     ]

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import confint_proportions_2indep
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 
 @dataclass(frozen=True)
@@ -187,3 +187,166 @@ def mantel_haenszel_risk_ratio(
 def _finite(value: float) -> float | None:
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def wilson_interval(events: int, total: int, *, level: float = 0.95) -> Interval:
+    """Return the proportion ``events / total`` with its Wilson score interval.
+
+    Returns
+    -------
+    Interval
+        All None for an empty group.
+    """
+    if total == 0:
+        return Interval(None, None, None)
+    low, high = proportion_confint(events, total, alpha=1 - level, method="wilson")
+    return Interval(events / total, float(low), float(high))
+
+
+def odds_ratio_woolf(
+    events_with: int,
+    total_with: int,
+    events_without: int,
+    total_without: int,
+    *,
+    level: float = 0.95,
+) -> Interval:
+    """Estimate the odds ratio of the 2x2 table with Woolf's logit interval.
+
+    The odds ratio is a secondary measure: the statements never word it as "times
+    as likely". A table with an empty cell has no odds ratio (all None).
+    """
+    cells = [
+        events_with,
+        total_with - events_with,
+        events_without,
+        total_without - events_without,
+    ]
+    if min(cells) <= 0:
+        return Interval(None, None, None)
+    a, b, c, d = (float(cell) for cell in cells)
+    estimate = (a * d) / (b * c)
+    standard_error = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    z = float(stats.norm.ppf(1 - (1 - level) / 2))
+    log_estimate = math.log(estimate)
+    return Interval(
+        estimate,
+        math.exp(log_estimate - z * standard_error),
+        math.exp(log_estimate + z * standard_error),
+    )
+
+
+def mantel_haenszel_odds_ratio(
+    strata: Sequence[Stratum], *, level: float = 0.95
+) -> Interval:
+    """Estimate the Mantel-Haenszel odds ratio over strata.
+
+    With ``a``, ``b`` the partners with the behaviour with and without the outcome,
+    ``c``, ``d`` those without the behaviour and ``N`` the stratum's size, the
+    estimate is ``sum(a d / N) / sum(b c / N)``; the interval uses the
+    Robins-Breslow-Greenland (1986) variance of its logarithm, as R's
+    ``mantelhaen.test`` does. A stratum with an empty group adds nothing.
+
+    Returns
+    -------
+    Interval
+        The pooled odds ratio and its bounds; all None when either sum is zero.
+    """
+    sum_r = sum_s = sum_pr = sum_ps_qr = sum_qs = 0.0
+    for stratum in strata:
+        a = stratum.events_with
+        b = stratum.total_with - a
+        c = stratum.events_without
+        d = stratum.total_without - c
+        size = a + b + c + d
+        if stratum.total_with == 0 or stratum.total_without == 0:
+            continue
+        r = a * d / size
+        s = b * c / size
+        p = (a + d) / size
+        q = (b + c) / size
+        sum_r += r
+        sum_s += s
+        sum_pr += p * r
+        sum_ps_qr += p * s + q * r
+        sum_qs += q * s
+    if sum_r == 0 or sum_s == 0:
+        return Interval(None, None, None)
+    estimate = sum_r / sum_s
+    variance = (
+        sum_pr / (2 * sum_r**2)
+        + sum_ps_qr / (2 * sum_r * sum_s)
+        + sum_qs / (2 * sum_s**2)
+    )
+    z = float(stats.norm.ppf(1 - (1 - level) / 2))
+    log_estimate = math.log(estimate)
+    spread = z * math.sqrt(variance)
+    return Interval(
+        estimate, math.exp(log_estimate - spread), math.exp(log_estimate + spread)
+    )
+
+
+def e_value(
+    estimate: float | None, low: float | None, high: float | None
+) -> tuple[float | None, float | None]:
+    """Return the E-values of a risk ratio and of its interval's bound nearer to 1.
+
+    The E-value (VanderWeele and Ding 2017) is the risk ratio that an unmeasured
+    confounder would need with both the behaviour and the outcome to explain the
+    estimate away: ``RR + sqrt(RR * (RR - 1))`` for ``RR >= 1``, the same on
+    ``1 / RR`` below 1. The bound's E-value is 1 when the interval includes 1.
+    """
+    if estimate is None or estimate <= 0:
+        return None, None
+
+    def of(ratio: float) -> float:
+        ratio = 1 / ratio if ratio < 1 else ratio
+        return ratio + math.sqrt(ratio * (ratio - 1))
+
+    point = of(estimate)
+    if low is None or high is None:
+        return point, None
+    if low <= 1 <= high:
+        return point, 1.0
+    bound = low if estimate >= 1 else high
+    return point, of(bound)
+
+
+def detectable_risk_ratio(
+    total_with: int,
+    total_without: int,
+    baseline: float,
+    *,
+    level: float = 0.95,
+    power: float = 0.8,
+) -> float | None:
+    """Return the smallest risk ratio above 1 that these group sizes detect.
+
+    The two-sided test of two proportions at ``level`` with the normal
+    approximation has ``power`` against the returned ratio when the group without
+    the behaviour has the rate ``baseline``. None when no ratio up to the largest
+    possible (``1 / baseline``) reaches that power, or the groups are empty.
+    """
+    if total_with == 0 or total_without == 0 or not 0 < baseline < 1:
+        return None
+    z_alpha = float(stats.norm.ppf(1 - (1 - level) / 2))
+    z_power = float(stats.norm.ppf(power))
+
+    def power_gap(rate_with: float) -> float:
+        pooled = (rate_with * total_with + baseline * total_without) / (
+            total_with + total_without
+        )
+        null_se = math.sqrt(
+            pooled * (1 - pooled) * (1 / total_with + 1 / total_without)
+        )
+        alt_se = math.sqrt(
+            rate_with * (1 - rate_with) / total_with
+            + baseline * (1 - baseline) / total_without
+        )
+        return (rate_with - baseline) - (z_alpha * null_se + z_power * alt_se)
+
+    top = 1 - 1e-9
+    if power_gap(top) < 0:
+        return None
+    rate = optimize.brentq(power_gap, baseline + 1e-12, top)
+    return float(rate / baseline)

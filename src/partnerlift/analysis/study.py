@@ -15,29 +15,109 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    Tag,
     field_validator,
     model_validator,
 )
 
 from partnerlift.errors import ConfigError, Problem
 from partnerlift.scoring import Rule, ScoreModel
+from partnerlift.settings.messages import register, text
 from partnerlift.settings.yamlfile import YamlDocument, load_yaml, parse_model
 
-SUPPORTED_OUTCOMES = ("opportunity_rate", "win_rate")
-PLANNED_OUTCOMES = ("lead_time", "revenue", "deal_win_rate")
+register(
+    {
+        "analysis.threshold.label": {
+            "en": "{label} (at least {n})",
+            "ja": "{label}（{n}以上）",
+        }
+    }
+)
+
+SUPPORTED_OUTCOMES = (
+    "opportunity_rate",
+    "win_rate",
+    "deal_win_rate",
+    "lead_time",
+    "revenue",
+)
+RATE_OUTCOMES = ("opportunity_rate", "win_rate")
 COVARIATES = ("tier", "size", "region", "segment")
+PRIOR_REVENUE = "prior_revenue"
 
 
 def _check_outcome(outcome: str) -> str:
-    choices = " or ".join(SUPPORTED_OUTCOMES)
-    if outcome in PLANNED_OUTCOMES:
-        raise ValueError(f"outcome {outcome!r} is not supported yet. Use {choices}")
     if outcome not in SUPPORTED_OUTCOMES:
-        raise ValueError(f"unknown outcome {outcome!r}. Use {choices}")
+        choices = ", ".join(SUPPORTED_OUTCOMES)
+        raise ValueError(f"unknown outcome {outcome!r}. Use one of {choices}")
     return outcome
+
+
+def threshold_id(rule_id: str, at_least: float) -> str:
+    """Return the id of one threshold of a behaviour: ``proposal_template>=3``."""
+    return f"{rule_id}>={at_least:g}"
+
+
+class Thresholds(BaseModel):
+    """A behaviour tested at several thresholds, each one its own hypothesis.
+
+    ``rule`` names a rule of the score model or is a rule written inline; the rule
+    is evaluated once for each value of ``at_least``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str | Rule
+    at_least: list[Annotated[float, Field(gt=0)]] = Field(min_length=1)
+
+    @field_validator("at_least", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return value if isinstance(value, list) else [value]
+
+    @field_validator("at_least")
+    @classmethod
+    def _unique(cls, values: list[float]) -> list[float]:
+        if len(set(values)) != len(values):
+            raise ValueError("a threshold is listed twice in at_least")
+        return values
+
+    @property
+    def rule_id(self) -> str:
+        """The id of the rule that the thresholds apply to."""
+        return self.rule if isinstance(self.rule, str) else self.rule.id
+
+
+def _thresholds_inline(value: Any) -> Any:
+    """Read an inline rule whose ``at_least`` is a list as :class:`Thresholds`."""
+    if isinstance(value, dict) and isinstance(value.get("at_least"), list):
+        if "rule" in value:
+            return value
+        rule = {key: item for key, item in value.items() if key != "at_least"}
+        return {"rule": rule, "at_least": value["at_least"]}
+    return value
+
+
+def _behavior_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "name"
+    if isinstance(value, Thresholds) or (isinstance(value, dict) and "rule" in value):
+        return "thresholds"
+    return "rule"
+
+
+def behavior_id(behavior: str | Rule | Thresholds) -> str:
+    """Return the rule id that a study's behaviour entry names or defines."""
+    if isinstance(behavior, str):
+        return behavior
+    if isinstance(behavior, Thresholds):
+        return behavior.rule_id
+    return behavior.id
 
 
 class Exposure(BaseModel):
@@ -80,15 +160,32 @@ class Study(BaseModel):
 
     study: str = Field(min_length=1)
     label: dict[str, str] | None = None
-    behaviors: list[str | Rule] = Field(min_length=1)
+    behaviors: list[
+        Annotated[
+            Annotated[
+                Annotated[str, Tag("name")]
+                | Annotated[Thresholds, Tag("thresholds")]
+                | Annotated[Rule, Tag("rule")],
+                Discriminator(_behavior_kind),
+            ],
+            BeforeValidator(_thresholds_inline),
+        ]
+    ] = Field(min_length=1)
     exposure: Exposure
     horizon_days: int = Field(ge=1)
     outcomes: list[Annotated[str, AfterValidator(_check_outcome)]] = Field(min_length=1)
-    adjust_for: list[Literal["tier", "size", "region", "segment"]] = Field(
-        default_factory=list
+    adjust_for: list[Literal["tier", "size", "region", "segment", "prior_revenue"]] = (
+        Field(default_factory=list)
     )
+    design: Literal["landmark", "time_varying"] = "landmark"
+    adjustment: Literal["auto", "mantel_haenszel", "regression"] = "auto"
     min_partners: int = Field(default=20, ge=1)
     min_events: int = Field(default=5, ge=0)
+    min_survival_events: int = Field(default=10, ge=0)
+    min_events_per_covariate: int = Field(default=10, ge=1)
+    negative_control: bool = True
+    resamples: int = Field(default=200, ge=0)
+    seed: int = 0
     as_of: date | None = None
 
     _document: YamlDocument | None = PrivateAttr(default=None)
@@ -104,10 +201,19 @@ class Study(BaseModel):
     def _behavior_ids_unique(self) -> Study:
         seen: set[str] = set()
         for behavior in self.behaviors:
-            behavior_id = behavior if isinstance(behavior, str) else behavior.id
-            if behavior_id in seen:
-                raise ValueError(f"behaviour {behavior_id!r} is listed twice")
-            seen.add(behavior_id)
+            identity = behavior_id(behavior)
+            if identity in seen:
+                raise ValueError(f"behaviour {identity!r} is listed twice")
+            seen.add(identity)
+        return self
+
+    @model_validator(mode="after")
+    def _design_outcomes(self) -> Study:
+        if self.design == "time_varying" and self.outcomes != ["lead_time"]:
+            raise ValueError(
+                "design time_varying follows partners until their first deal; "
+                "its outcomes must be [lead_time]"
+            )
         return self
 
     def title(self, locale: str = "en") -> str:
@@ -129,22 +235,31 @@ class Study(BaseModel):
         rules: list[Rule] = []
         problems: list[Problem] = []
         for index, behavior in enumerate(self.behaviors):
-            if not isinstance(behavior, str):
-                rules.append(behavior)
-                continue
-            if behavior in known:
-                rules.append(model.rule(behavior))
-                continue
-            problems.append(
-                Problem(
-                    self._file(),
-                    self._line(("behaviors", index)),
-                    f"behaviors.{index}",
-                    behavior,
-                    f"unknown rule of score model {model.model!r}; known rules: "
-                    f"{', '.join(known)}",
+            named = behavior.rule if isinstance(behavior, Thresholds) else behavior
+            if isinstance(named, str) and named not in known:
+                location: tuple[str | int, ...] = ("behaviors", index)
+                field = f"behaviors.{index}"
+                if isinstance(behavior, Thresholds):
+                    location = (*location, "rule")
+                    field = f"{field}.rule"
+                problems.append(
+                    Problem(
+                        self._file(),
+                        self._line(location),
+                        field,
+                        named,
+                        f"unknown rule of score model {model.model!r}; known rules: "
+                        f"{', '.join(known)}",
+                    )
                 )
-            )
+                continue
+            rule = model.rule(named) if isinstance(named, str) else named
+            if isinstance(behavior, Thresholds):
+                rules.extend(
+                    threshold_rule(rule, at_least) for at_least in behavior.at_least
+                )
+            else:
+                rules.append(rule)
         if problems:
             raise ConfigError(
                 f"Study {self.study!r} names rules that score model {model.model!r} "
@@ -158,6 +273,30 @@ class Study(BaseModel):
 
     def _line(self, location: tuple[str | int, ...]) -> int | None:
         return self._document.line_of(location) if self._document is not None else None
+
+
+def threshold_rule(rule: Rule, at_least: float) -> Rule:
+    """Return a copy of ``rule`` that needs ``at_least``, with its own id and label.
+
+    The id is ``RULE>=N``; the label adds the threshold, such as "Proposal template
+    downloaded (at least 3)".
+    """
+    label = {
+        locale: text(
+            "analysis.threshold.label",
+            locale,
+            label=rule.title(locale),
+            n=f"{at_least:g}",
+        )
+        for locale in ("en", "ja")
+    }
+    return rule.model_copy(
+        update={
+            "id": threshold_id(rule.id, at_least),
+            "at_least": at_least,
+            "label": label,
+        }
+    )
 
 
 def load_study(path: str | Path) -> Study:

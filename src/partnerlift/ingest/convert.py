@@ -6,7 +6,6 @@ convert, the first problem found in that row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,11 +17,9 @@ import pyarrow.compute as pc
 
 from partnerlift.ingest.mapping import ColumnSpec, NumberFormat
 from partnerlift.ingest.messages import text
+from partnerlift.ingest.values import clean_amounts, parse_spreadsheet_instant
 from partnerlift.settings.times import local_midnight_utc, parse_instant
 from partnerlift.store.schema import DEAL_STATUSES
-
-# Currency signs and spaces that may surround an amount, such as '¥1234' or '1234円'.
-_NUMBER_DECORATION = re.compile(r"[\s¥￥$€£円]")
 
 # ISO 8601 forms that pandas parses the same way as settings.times.parse_instant;
 # at most 6 fraction digits, because instants are stored to the microsecond.
@@ -93,18 +90,25 @@ def parse_times(
 
     Offset-less timestamps are local time in ``zone``; ``date_format`` values are
     read with strptime; ``day_offset`` values count whole days from the local
-    midnight of ``base_date``.
+    midnight of ``base_date``. Without either, a value that is not ISO 8601 may be
+    a spreadsheet date such as ``2024/04/01``, ``令和6年4月1日`` or an Excel serial
+    (see :mod:`partnerlift.ingest.values`), read as local time in ``zone``.
     """
     if spec is not None and spec.day_offset:
         parse = _day_offset_parser(base_date, zone)
         reason = text("ingest.bad_day_offset", locale)
     elif spec is not None and spec.date_format:
-        parse = _strptime_parser(spec.date_format, zone)
-        reason = text("ingest.bad_date_format", locale, format=spec.date_format)
+        formats = spec.date_formats()
+        parse = _strptime_parser(formats, zone)
+        shown = formats[0] if len(formats) == 1 else " | ".join(formats)
+        reason = text("ingest.bad_date_format", locale, format=shown)
     else:
 
         def parse(value: str) -> datetime:
-            return parse_instant(value, zone)
+            try:
+                return parse_instant(value, zone)
+            except ValueError:
+                return parse_spreadsheet_instant(value, zone)
 
         reason = text("ingest.bad_timestamp", locale)
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -155,9 +159,18 @@ def _day_offset_parser(base_date: object, zone: ZoneInfo) -> Callable[[str], dat
     return parse
 
 
-def _strptime_parser(date_format: str, zone: ZoneInfo) -> Callable[[str], datetime]:
+def _strptime_parser(
+    date_formats: list[str], zone: ZoneInfo
+) -> Callable[[str], datetime]:
     def parse(value: str) -> datetime:
-        moment = datetime.strptime(value.strip(), date_format)
+        for date_format in date_formats[:-1]:
+            try:
+                moment = datetime.strptime(value.strip(), date_format)
+                break
+            except ValueError:
+                continue
+        else:
+            moment = datetime.strptime(value.strip(), date_formats[-1])
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
         return moment.astimezone(UTC).replace(tzinfo=None)
@@ -196,14 +209,20 @@ def parse_numbers(
     *,
     rejections: Rejections,
     locale: str,
+    default_format: NumberFormat | None = None,
+    yen_backslash: bool = False,
 ) -> pd.Series:
-    """Parse a number column into floats (NaN where empty or invalid)."""
-    number = (spec.number if spec is not None else None) or NumberFormat()
-    cleaned = values.astype("string").str.replace(_NUMBER_DECORATION, "", regex=True)
-    if number.thousands:
-        cleaned = cleaned.str.replace(number.thousands, "", regex=False)
-    if number.decimal != ".":
-        cleaned = cleaned.str.replace(number.decimal, ".", regex=False)
+    """Parse a number column into floats (NaN where empty or invalid).
+
+    The column's ``number`` format wins over ``default_format`` (the mapping's
+    ``locale``); ``yen_backslash`` reads a backslash as the yen sign, as CP932
+    text decodes it.
+    """
+    number = (spec.number if spec is not None else None) or default_format
+    thousands, decimal = (number or NumberFormat()).separators()
+    cleaned = clean_amounts(
+        values, thousands=thousands, decimal=decimal, yen_backslash=yen_backslash
+    )
     result = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     invalid = values.notna().to_numpy() & ~np.isfinite(result.to_numpy())
     rejections.reject(invalid, field, values, text("ingest.bad_number", locale))

@@ -1,8 +1,10 @@
 """Import of one file into a canonical table, as one batch that reconciles.
 
-Every data row of the file ends up in exactly one count: inserted, duplicate (its key
-is stored already or repeated earlier in the file), rejected (with a problem stored in
-``rejected_rows``) or filtered (dropped by the mapping's ``filter``).
+Every data row of the file ends up in exactly one count: inserted, updated (its key
+is stored already with other values, see :mod:`partnerlift.ingest.snapshots`),
+duplicate (its key is stored already with the same values, or repeated earlier in
+the file), rejected (with a problem stored in ``rejected_rows``) or filtered (dropped
+by the mapping's ``filter``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +26,20 @@ from partnerlift.errors import InputError, Problem, SchemaError
 from partnerlift.ingest.convert import Rejections
 from partnerlift.ingest.mapping import MappedRows, Mapping, apply_mapping, load_mapping
 from partnerlift.ingest.messages import text
-from partnerlift.ingest.readers import SourceRows, read_source
+from partnerlift.ingest.readers import (
+    YEN_BACKSLASH_ENCODINGS,
+    SourceRows,
+    read_source,
+)
+from partnerlift.ingest.snapshots import (
+    UPDATABLE,
+    apply_updates,
+    find_stored,
+    record_deal_history,
+)
 from partnerlift.ingest.tables import (
-    KEYS,
+    FREE_COLUMNS,
+    LOCAL_COLUMNS,
     TypedRows,
     convert_fields,
     derive_event_ids,
@@ -43,7 +57,10 @@ IMPORT_TABLES = tuple(CANONICAL_COLUMNS)
 class ImportResult:
     """The counts and problems of one imported file.
 
-    ``read == inserted + duplicates + rejected + filtered`` always holds.
+    ``read == inserted + updated + duplicates + rejected + filtered`` always holds.
+    ``footer`` counts the report footer lines after the data, which are not rows
+    and not part of ``read``. ``voided`` counts the events that xAPI voiding
+    statements of the batch removed.
     """
 
     batch_id: str
@@ -55,7 +72,11 @@ class ImportResult:
     duplicates: int
     rejected: int
     filtered: int
+    updated: int = 0
+    footer: int = 0
+    voided: int = 0
     problems: list[Problem] = field(default_factory=list)
+    outcomes: dict[int, str] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the counts as a JSON-ready dictionary."""
@@ -65,9 +86,12 @@ class ImportResult:
             "file": self.file,
             "read": self.read,
             "inserted": self.inserted,
+            "updated": self.updated,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "filtered": self.filtered,
+            "footer": self.footer,
+            "voided": self.voided,
         }
 
 
@@ -78,8 +102,9 @@ def import_file(
     path: str | Path,
     *,
     mapping: str | Path | None = None,
+    observed_at: datetime | None = None,
 ) -> ImportResult:
-    """Import a CSV, JSON Lines or Parquet file into a canonical table.
+    """Import a CSV, TSV, JSON, JSON Lines, Parquet or Excel file into a table.
 
     Parameters
     ----------
@@ -92,7 +117,11 @@ def import_file(
     path
         The data file.
     mapping
-        A mapping file (YAML) for files whose columns are not canonical.
+        A mapping file (YAML) or the name of a shipped profile, for files whose
+        columns are not canonical.
+    observed_at
+        When the export was taken, as a naive UTC datetime; deal history records
+        the deals as of then. By default, the start of the import.
 
     Returns
     -------
@@ -104,7 +133,7 @@ def import_file(
     InputError
         If ``table`` is unknown or the file's encoding cannot be detected.
     NotFoundError
-        If the file does not exist.
+        If the file or the profile does not exist.
     SchemaError
         If a required column is missing, or the mapping names a missing column.
     ConfigError
@@ -113,17 +142,52 @@ def import_file(
     Examples
     --------
     >>> result = import_file(db, workspace, "events", "events.csv")  # doctest: +SKIP
-    >>> result.read == result.inserted + result.duplicates + result.rejected
+    >>> result.read == (
+    ...     result.inserted + result.updated + result.duplicates + result.rejected
+    ...     + result.filtered
+    ... )
     True
     """
+    _check_table(table)
+    rules = load_mapping(mapping, table) if mapping is not None else Mapping()
+    source = read_source(path, locale=workspace.locale)
+    return import_source(
+        db, workspace, table, source, rules=rules, observed_at=observed_at
+    )
+
+
+def _check_table(table: str) -> None:
     if table not in IMPORT_TABLES:
         raise InputError(
             f"Unknown table {table!r}. Use one of: {', '.join(IMPORT_TABLES)}."
         )
+
+
+def import_source(
+    db: Database,
+    workspace: Workspace,
+    table: str,
+    source: SourceRows,
+    *,
+    rules: Mapping | None = None,
+    observed_at: datetime | None = None,
+    before_commit: Callable[[Database, ImportResult], None] | None = None,
+    keep_unknown_users: bool = False,
+) -> ImportResult:
+    """Import rows already read into a :class:`SourceRows`, as one batch.
+
+    The whole batch is one transaction: an error anywhere leaves nothing of it
+    stored. ``before_commit(db, result)`` runs inside it after the rows are
+    stored, for readers that store more. With ``keep_unknown_users``, an event
+    whose user is not (yet) in the users table is stored without a partner rather
+    than rejected, as tracking libraries send events before the user is linked.
+    The result's ``outcomes`` gives each source line's outcome. See
+    :func:`import_file` for the other parameters and the errors.
+    """
+    _check_table(table)
     started = datetime.now(UTC).replace(tzinfo=None)
     locale = workspace.locale
-    rules = load_mapping(mapping, table) if mapping is not None else Mapping()
-    source = read_source(path, locale=locale)
+    rules = rules or Mapping()
     mapped = apply_mapping(rules, source, table)
     _check_required_columns(table, source, mapped)
 
@@ -150,13 +214,16 @@ def import_file(
         base_date=rules.spec.base_date,
         rejections=rejections,
         locale=locale,
+        number_format=rules.spec.number_format(),
+        yen_backslash=source.encoding in YEN_BACKSLASH_ENCODINGS,
     )
-    if table == "events":
+    if table == "events" and len(typed.columns):
         missing_ids = typed.columns["event_id"].isna()
         derived = derive_event_ids(typed.columns, extra)
         typed.columns["event_id"] = typed.columns["event_id"].where(
             ~missing_ids, derived
         )
+    provided = _provided_columns(table, mapped, extra)
 
     batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     # DuckDB draws a progress bar on the terminal for long statements, which would
@@ -165,12 +232,11 @@ def import_file(
     db.raw.execute("BEGIN TRANSACTION")
     try:
         if table == "events":
-            _resolve_partners(db, typed, rejections, locale)
+            _resolve_partners(db, typed, rejections, locale, keep_unknown_users)
         valid = ~rejections.mask
-        new = valid & ~_duplicates(db, table, typed.columns, valid)
-        rows = to_arrow(table, typed, new)
-        rows = rows.append_column("batch_id", pa.repeat(batch_id, rows.num_rows))
-        db.insert_arrow(table, rows)
+        new, changed = _store_rows(
+            db, table, typed, valid, provided, batch_id, observed_at or started
+        )
         problems = _problems(source, raw, lines, rejections)
         _store_rejected(db, batch_id, source, problems)
         result = ImportResult(
@@ -180,28 +246,97 @@ def import_file(
             encoding=source.encoding,
             read=source.read,
             inserted=int(new.sum()),
-            duplicates=int(valid.sum() - new.sum()),
+            updated=int(changed.sum()),
+            duplicates=int(valid.sum() - new.sum() - changed.sum()),
             rejected=len(problems),
             filtered=int(len(source.frame) - len(raw)),
+            footer=source.footer,
             problems=[problem for problem, _ in problems],
+            outcomes=_outcomes(source, kept, lines, new, changed, valid),
         )
-        _store_batch(db, result, started)
+        _store_batch(db, result, started, observed_at or started)
+        if before_commit is not None:
+            before_commit(db, result)
         db.raw.execute("COMMIT")
     except BaseException:
         db.raw.execute("ROLLBACK")
         raise
     logger.info(
-        "Imported %s into %s: %d read, %d inserted, %d duplicates, %d rejected, "
-        "%d filtered",
+        "Imported %s into %s: %d read, %d inserted, %d updated, %d duplicates, "
+        "%d rejected, %d filtered",
         source.path,
         table,
         result.read,
         result.inserted,
+        result.updated,
         result.duplicates,
         result.rejected,
         result.filtered,
     )
     return result
+
+
+def _outcomes(
+    source: SourceRows,
+    kept: np.ndarray,
+    lines: np.ndarray,
+    new: np.ndarray,
+    changed: np.ndarray,
+    valid: np.ndarray,
+) -> dict[int, str]:
+    """Return the outcome of each source line: inserted, updated, duplicate,
+    rejected or filtered."""
+    outcomes = {int(line): "filtered" for line in source.lines[~kept]}
+    labels = np.where(
+        new,
+        "inserted",
+        np.where(changed, "updated", np.where(valid, "duplicate", "rejected")),
+    )
+    outcomes.update(zip(lines.tolist(), labels.tolist(), strict=True))
+    outcomes.update((row.line, "rejected") for row in source.malformed)
+    return outcomes
+
+
+def _provided_columns(table: str, mapped: MappedRows, extra: pd.DataFrame) -> list[str]:
+    """Return the stored columns that the file gives values for."""
+    provided = [name for name in CANONICAL_COLUMNS[table] if name in mapped.specs]
+    provided += [LOCAL_COLUMNS[name] for name in provided if name in LOCAL_COLUMNS]
+    if table in FREE_COLUMNS and len(extra.columns):
+        provided.append(FREE_COLUMNS[table])
+    return provided
+
+
+def _store_rows(
+    db: Database,
+    table: str,
+    typed: TypedRows,
+    valid: np.ndarray,
+    provided: list[str],
+    batch_id: str,
+    observed_at: datetime,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Insert new rows and update changed stored rows; return both masks."""
+    repeated, stored = find_stored(db, table, typed.columns, valid)
+    new = valid & ~repeated & ~stored
+    changed = np.zeros(len(valid), dtype=bool)
+    if table in UPDATABLE and stored.any():
+        candidates = to_arrow(table, typed, stored)
+        candidates = candidates.append_column(
+            "row_number", pa.array(np.flatnonzero(stored), pa.int64())
+        )
+        changed[apply_updates(db, table, candidates, provided, batch_id)] = True
+    rows = to_arrow(table, typed, new)
+    rows = rows.append_column("batch_id", pa.repeat(batch_id, rows.num_rows))
+    db.insert_arrow(table, rows)
+    if table == "deals":
+        deal_ids = typed.columns["deal_id"]
+        record_deal_history(
+            db, deal_ids[new].tolist(), "inserted", observed_at, batch_id
+        )
+        record_deal_history(
+            db, deal_ids[changed].tolist(), "updated", observed_at, batch_id
+        )
+    return new, changed
 
 
 def _check_required_columns(table: str, source: SourceRows, mapped: MappedRows) -> None:
@@ -225,7 +360,11 @@ def _check_required_columns(table: str, source: SourceRows, mapped: MappedRows) 
 
 
 def _resolve_partners(
-    db: Database, typed: TypedRows, rejections: Rejections, locale: str
+    db: Database,
+    typed: TypedRows,
+    rejections: Rejections,
+    locale: str,
+    keep_unknown_users: bool = False,
 ) -> None:
     """Fill the partner of events that name only a user, from the users' validity.
 
@@ -281,6 +420,8 @@ def _resolve_partners(
     users = columns["user_id"]
     unknown = np.zeros(len(columns), dtype=bool)
     unknown[rows] = ~users.iloc[rows].isin(known_users).to_numpy()
+    if keep_unknown_users:
+        return
     rejections.reject(
         unknown,
         "user_id",
@@ -296,40 +437,6 @@ def _resolve_partners(
             "ingest.user_without_partner", locale, user=users.iat[index], moment=moment
         )
     rejections.reject(homeless, "user_id", users, reasons)
-
-
-def _duplicates(
-    db: Database, table: str, columns: pd.DataFrame, valid: np.ndarray
-) -> np.ndarray:
-    """Mark valid rows whose key repeats an earlier row or a stored row."""
-    keys = KEYS[table]
-    duplicate = np.zeros(len(columns), dtype=bool)
-    candidates = columns.loc[valid, keys]
-    duplicate[np.flatnonzero(valid)] = candidates.duplicated(keep="first").to_numpy()
-    lookup = {"row_number": pa.array(np.flatnonzero(valid), pa.int64())}
-    for key in keys:
-        if key == "valid_from":
-            lookup[key] = pa.array(
-                candidates[key], pa.timestamp("us"), from_pandas=True
-            )
-        else:
-            lookup[key] = pa.array(candidates[key].tolist(), pa.string())
-    db.raw.register("_incoming_keys", pa.table(lookup))
-    try:
-        condition = " AND ".join(
-            f"k.{key} IS NOT DISTINCT FROM t.{key}" for key in keys
-        )
-        stored = db.raw.execute(
-            f"SELECT k.row_number FROM _incoming_keys k "
-            f"WHERE EXISTS (SELECT 1 FROM {table} t WHERE {condition})"
-        ).fetchall()
-    finally:
-        db.raw.unregister("_incoming_keys")
-    # TODO: a stored key that comes again with other values counts as a duplicate
-    # and the stored row stays as it is. Updates of changed records are not
-    # applied yet.
-    duplicate[[row for (row,) in stored]] = True
-    return duplicate
 
 
 def _problems(
@@ -386,11 +493,13 @@ def _store_rejected(
     db.insert_arrow("rejected_rows", rows)
 
 
-def _store_batch(db: Database, result: ImportResult, started: datetime) -> None:
+def _store_batch(
+    db: Database, result: ImportResult, started: datetime, observed_at: datetime
+) -> None:
     db.raw.execute(
         "INSERT INTO import_batches (batch_id, table_name, file, encoding, started_at, "
-        "read, inserted, duplicates, rejected, filtered) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "read, inserted, duplicates, rejected, filtered, updated, footer, "
+        "observed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             result.batch_id,
             result.table,
@@ -402,8 +511,11 @@ def _store_batch(db: Database, result: ImportResult, started: datetime) -> None:
             result.duplicates,
             result.rejected,
             result.filtered,
+            result.updated,
+            result.footer,
+            observed_at,
         ],
     )
 
 
-__all__ = ["IMPORT_TABLES", "ImportResult", "import_file"]
+__all__ = ["IMPORT_TABLES", "ImportResult", "import_file", "import_source"]

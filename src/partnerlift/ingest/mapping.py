@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from partnerlift.errors import ConfigError, Problem, SchemaError
 from partnerlift.ingest.readers import SourceRows
+from partnerlift.ingest.values import locale_separators
 from partnerlift.settings.yamlfile import YamlDocument, load_yaml, parse_model
 from partnerlift.store.schema import CANONICAL_COLUMNS
 
@@ -53,12 +54,33 @@ Text = Annotated[str, BeforeValidator(_scalar_text)]
 
 
 class NumberFormat(BaseModel):
-    """Separators of a number column, such as ``{thousands: ".", decimal: ","}``."""
+    """Separators of a number column, such as ``{thousands: ".", decimal: ","}``,
+    or the locale that implies them, such as ``{locale: de}``."""
 
     model_config = ConfigDict(extra="forbid")
 
     thousands: str | None = None
-    decimal: str = "."
+    decimal: str | None = None
+    locale: str | None = None
+
+    @model_validator(mode="after")
+    def _known_locale(self) -> NumberFormat:
+        if self.locale is not None:
+            locale_separators(self.locale)
+        return self
+
+    def separators(self) -> tuple[str | None, str]:
+        """Return (thousands, decimal): explicit ones first, then the locale's.
+
+        Without either, thousands is None: commas grouping digits by three are
+        then dropped and the decimal mark is a point.
+        """
+        thousands, decimal = self.thousands, self.decimal
+        if self.locale is not None:
+            locale_thousands, locale_decimal = locale_separators(self.locale)
+            thousands = locale_thousands if thousands is None else thousands
+            decimal = locale_decimal if decimal is None else decimal
+        return thousands, decimal or "."
 
 
 class ColumnSpec(BaseModel):
@@ -70,8 +92,10 @@ class ColumnSpec(BaseModel):
     constant: Text | None = None
     values: Annotated[dict[str, str], BeforeValidator(_value_map_text)] | None = None
     strict: bool = False
+    otherwise: Text | None = None
+    optional: bool = False
     day_offset: bool = False
-    date_format: str | None = None
+    date_format: str | list[str] | None = None
     number: NumberFormat | None = None
 
     @model_validator(mode="after")
@@ -80,7 +104,17 @@ class ColumnSpec(BaseModel):
             raise ValueError("give exactly one of 'column' or 'constant'")
         if self.day_offset and self.date_format:
             raise ValueError("give either 'day_offset' or 'date_format', not both")
+        if self.strict and self.otherwise is not None:
+            raise ValueError("give either 'strict' or 'otherwise', not both")
         return self
+
+    def date_formats(self) -> list[str]:
+        """Return the strptime formats to try in order (empty without any)."""
+        if self.date_format is None:
+            return []
+        if isinstance(self.date_format, str):
+            return [self.date_format]
+        return list(self.date_format)
 
 
 class MappingFile(BaseModel):
@@ -88,10 +122,23 @@ class MappingFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    table: str | None = None
+    description: str | None = None
     base_date: date | None = None
+    locale: str | None = None
     filter: dict[str, Annotated[list[str], BeforeValidator(_filter_text)]] = {}
     columns: dict[str, str | ColumnSpec] = {}
     properties: Literal["all", "none"] | list[str] = "all"
+
+    @model_validator(mode="after")
+    def _known_locale(self) -> MappingFile:
+        if self.locale is not None:
+            locale_separators(self.locale)
+        return self
+
+    def number_format(self) -> NumberFormat | None:
+        """Return the number format that ``locale`` implies, if it is set."""
+        return None if self.locale is None else NumberFormat(locale=self.locale)
 
 
 @dataclass
@@ -119,20 +166,39 @@ class Mapping:
 
 
 def load_mapping(path: str | Path, table: str) -> Mapping:
-    """Load and check a mapping file for ``table``.
+    """Load and check a mapping file, or a shipped profile by name, for ``table``.
+
+    ``path`` is a file path, or the name of a profile in
+    :data:`partnerlift.ingest.profiles.PROFILES` when no such file exists.
 
     Raises
     ------
     ConfigError
         If a key is unknown, a value has the wrong type, a field is not a field of
-        ``table``, or a format does not fit the field. Each problem names the line.
+        ``table``, the mapping is for another table, or a format does not fit the
+        field. Each problem names the line.
+    NotFoundError
+        If ``path`` is neither a file nor a profile name.
     """
-    document = load_yaml(path)
+    from partnerlift.ingest.profiles import resolve_mapping_path
+
+    document = load_yaml(resolve_mapping_path(path))
     if document.data is None:
         return Mapping(MappingFile(), document)
     spec = parse_model(document, MappingFile, "mapping file")
     mapping = Mapping(spec, document)
     problems = _check_fields(mapping, table)
+    if spec.table is not None and spec.table != table:
+        problems.append(
+            Problem(
+                mapping.path,
+                mapping.line_of("table"),
+                "table",
+                spec.table,
+                f"The mapping is for {spec.table}, not {table}. Import it with "
+                f"'partnerlift import {spec.table}'.",
+            )
+        )
     if problems:
         raise ConfigError(f"Invalid mapping file {document.path}.", problems)
     return mapping
@@ -206,15 +272,20 @@ def apply_mapping(mapping: Mapping, source: SourceRows, table: str) -> MappedRow
     fields = pd.DataFrame(index=source.frame.index)
     unmapped: dict[str, pd.Series] = {}
     for name, spec in specs.items():
-        if spec.column is not None:
+        if spec.column is not None and spec.column in source.frame:
             values = source.frame[spec.column]
+        elif spec.column is not None:
+            # An optional column that the file lacks leaves the field empty.
+            values = pd.Series(None, index=source.frame.index, dtype=object)
         else:
             values = pd.Series(spec.constant, index=source.frame.index, dtype=object)
         if spec.values:
             if spec.strict:
                 unmapped[name] = values.notna() & ~values.isin(list(spec.values))
             values = values.map(
-                lambda value, table=spec.values: table.get(value, value)
+                lambda value, table=spec.values, otherwise=spec.otherwise: table.get(
+                    value, value if otherwise is None or value is None else otherwise
+                )
             )
         fields[name] = values
     used = {spec.column for spec in specs.values() if spec.column is not None}
@@ -241,7 +312,8 @@ def _check_sources(
         "Column {column!r} not found in {file}. Its columns are: {columns}."
     )
     for name, spec in specs.items():
-        if spec.column is not None and spec.column not in present:
+        missing = spec.column is not None and spec.column not in present
+        if missing and not spec.optional:
             reason = missing_reason.format(
                 column=spec.column, file=source.path, columns=", ".join(source.columns)
             )

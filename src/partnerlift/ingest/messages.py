@@ -17,9 +17,11 @@ register(
         },
         "ingest.bad_timestamp": {
             "en": "Invalid timestamp: expected ISO 8601 such as "
-            "'2024-04-01T09:30:00+09:00' or '2024-04-01'.",
+            "'2024-04-01T09:30:00+09:00' or '2024-04-01', or a date such as "
+            "'2024/04/01', '令和6年4月1日' or an Excel date number.",
             "ja": "日時が不正です。'2024-04-01T09:30:00+09:00' や '2024-04-01' の"
-            "ような ISO 8601 形式で書いてください。",
+            "ような ISO 8601 形式、または '2024/04/01'、'令和6年4月1日'、Excel の"
+            "日付シリアル値で書いてください。",
         },
         "ingest.bad_date_format": {
             "en": "Invalid timestamp: it does not match the date_format {format!r}.",
@@ -30,11 +32,12 @@ register(
             "ja": "日数が不正です。12 のような整数の日数を書いてください。",
         },
         "ingest.bad_number": {
-            "en": "Invalid number: expected a number such as 1234.5. For values like "
-            "'1,234' set number: {{thousands: ','}} in a mapping file.",
-            "ja": "数値が不正です。1234.5 のような数値を書いてください。'1,234' の"
-            "ような値にはマッピングファイルで number: {{thousands: ','}} を"
-            "指定してください。",
+            "en": "Invalid number: expected a number such as 1234.5 or '¥1,234,567'. "
+            "For values like '1.234,56' set locale: de (or number: {{thousands: "
+            "'.', decimal: ','}}) in a mapping file.",
+            "ja": "数値が不正です。1234.5 や '¥1,234,567' のような数値を書いて"
+            "ください。'1.234,56' のような値にはマッピングファイルで locale: de"
+            "（または number: {{thousands: '.', decimal: ','}}）を指定してください。",
         },
         "ingest.not_positive": {
             "en": "Invalid {field}: it must be greater than 0.",
@@ -81,6 +84,10 @@ register(
             '{{"occurred_at": "2024-04-01", ...}}.',
             "ja": 'JSON の行がオブジェクトではありません。{{"occurred_at": '
             '"2024-04-01", ...}} のように書いてください。',
+        },
+        "ingest.bad_statement": {
+            "en": "Invalid xAPI statement: {reason}.",
+            "ja": "xAPI ステートメントが不正です: {reason}。",
         },
         "ingest.field_count": {
             "en": "The row has {found} fields but the header has {expected}. Check "

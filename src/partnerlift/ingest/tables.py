@@ -22,7 +22,7 @@ from partnerlift.ingest.convert import (
     parse_times,
     split_tags,
 )
-from partnerlift.ingest.mapping import MappedRows
+from partnerlift.ingest.mapping import MappedRows, NumberFormat
 from partnerlift.ingest.messages import text
 from partnerlift.store.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
@@ -48,15 +48,6 @@ LOCAL_COLUMNS = {
     "occurred_at": "occurred_local",
     "created_at": "created_local",
     "closed_at": "closed_local",
-}
-
-# The columns that identify a row: a row whose key is stored already is a duplicate.
-KEYS: dict[str, list[str]] = {
-    "partners": ["partner_id"],
-    "users": ["user_id", "valid_from"],
-    "assets": ["asset_id"],
-    "events": ["event_id"],
-    "deals": ["deal_id"],
 }
 
 # The free-form column that collects the source columns no field uses.
@@ -91,12 +82,16 @@ def convert_fields(
     base_date: date | None,
     rejections: Rejections,
     locale: str,
+    number_format: NumberFormat | None = None,
+    yen_backslash: bool = False,
 ) -> TypedRows:
     """Convert the mapped text fields of ``table`` to typed columns.
 
     Rows with an empty required value, an invalid value or an unmapped value of a
     strict value map are recorded in ``rejections``. Their typed cells stay as
-    parsed (NaT, NaN or None), so they must not be stored.
+    parsed (NaT, NaN or None), so they must not be stored. ``number_format`` is the
+    mapping's default for number columns; ``yen_backslash`` reads a backslash in
+    them as the yen sign.
     """
     fields = mapped.fields
     empty = pd.Series([None] * len(fields), index=fields.index, dtype=object)
@@ -131,7 +126,13 @@ def convert_fields(
                 columns[LOCAL_COLUMNS[name]] = local_times(instants, zone)
         elif kind in {"positive", "number", "non_negative", "count"}:
             numbers = parse_numbers(
-                values, name, spec, rejections=rejections, locale=locale
+                values,
+                name,
+                spec,
+                rejections=rejections,
+                locale=locale,
+                default_format=number_format,
+                yen_backslash=yen_backslash,
             )
             if kind != "number":
                 check_range(
@@ -154,8 +155,21 @@ def convert_fields(
             columns[name] = split_tags(values)
         else:
             columns[name] = values
+    if table == "deals":
+        _drop_open_close_dates(columns)
     free = build_map(extra) if table in FREE_COLUMNS else None
     return TypedRows(columns, free)
+
+
+def _drop_open_close_dates(columns: pd.DataFrame) -> None:
+    """Clear the close date of open deals.
+
+    CRM exports fill it with the expected close date of an open deal, and a
+    reopened deal may keep the date it was closed on; neither is a close.
+    """
+    is_open = (columns["status"] == "open").fillna(False).to_numpy(dtype=bool)
+    columns.loc[is_open, "closed_at"] = pd.NaT
+    columns.loc[is_open, "closed_local"] = pd.NaT
 
 
 def _text(values: pd.Series) -> pd.Series:

@@ -82,15 +82,17 @@ register(
             "ja": "データ不足",
         },
         "report.statements": {"en": "Statements", "ja": "解釈"},
-        "report.forest": {"en": "Risk ratios", "ja": "リスク比"},
+        "report.forest": {"en": "Ratios", "ja": "比"},
         "report.forest_note": {
             "en": (
-                "Log scale. Hollow: crude ratio; filled: adjusted ratio; lines: 95% "
-                "intervals; the vertical line marks no difference (1)."
+                "Log scale. Risk ratios unless the row names another measure. "
+                "Hollow: crude ratio; filled: adjusted ratio, on the row just below; "
+                "lines: 95% intervals; the vertical line marks no difference (1)."
             ),
             "ja": (
-                "対数目盛。白抜き: 未調整のリスク比、塗りつぶし: 調整後のリスク比、"
-                "横線: 95%信頼区間、縦線: 差なし(1)。"
+                "対数目盛。行に別の指標名がなければリスク比。白抜き: 未調整の比、"
+                "塗りつぶし: 調整後の比（そのすぐ下）、横線: 95%信頼区間、"
+                "縦線: 差なし(1)。"
             ),
         },
         "report.no_findings": {
@@ -113,6 +115,33 @@ register(
         "report.covariate.size": {"en": "size", "ja": "規模"},
         "report.covariate.region": {"en": "region", "ja": "地域"},
         "report.covariate.segment": {"en": "segment", "ja": "セグメント"},
+        "report.covariate.prior_revenue": {
+            "en": "prior-period revenue",
+            "ja": "前期間の受注額",
+        },
+        "report.survival": {
+            "en": "Time to the first deal",
+            "ja": "最初の商談までの日数",
+        },
+        "report.survival_note": {
+            "en": (
+                "Kaplan-Meier curves: the share of partners still without a deal, "
+                "by days since the outcome window opened; partners without a deal "
+                "by the end of the horizon are censored there. Solid: with the "
+                "behaviour; dashed: without it."
+            ),
+            "ja": (
+                "カプラン・マイヤー曲線: 成果期間の開始からの日数ごとに、まだ商談の"
+                "ないパートナーの割合。期間の終わりまでに商談のないパートナーはそこで"
+                "打ち切り。実線: 達成、破線: 未達成。"
+            ),
+        },
+        "report.survival_axis": {"en": "days", "ja": "日"},
+        "report.value.per_year": {"en": "{value}/year", "ja": "年{value}件"},
+        "report.value.days": {"en": "{value} days", "ja": "{value}日"},
+        "report.measure.time_ratio": {"en": "time ratio", "ja": "時間比"},
+        "report.measure.ratio_of_means": {"en": "ratio of means", "ja": "平均の比"},
+        "report.measure.hazard_ratio": {"en": "hazard ratio", "ja": "ハザード比"},
     }
 )
 
@@ -120,8 +149,8 @@ register(
 # Charts. Only coordinates and labels are computed here. The template writes the SVG
 # elements, so every label passes through the template's escaping.
 
-FOREST_WIDTH = 760
-FOREST_LABEL_WIDTH = 320
+FOREST_WIDTH = 960
+FOREST_LABEL_WIDTH = 480
 FOREST_ROW_HEIGHT = 26
 FOREST_MARGIN = 30
 HISTOGRAM_WIDTH = 760
@@ -243,6 +272,82 @@ def forest_plot(findings: list[dict[str, Any]], labels: list[str]) -> ForestPlot
     for index, (label, crude, adjusted) in enumerate(rows):
         y = FOREST_MARGIN + (index + 0.5) * FOREST_ROW_HEIGHT
         plot.rows.append(ForestRow(label, y, xs_of(crude), xs_of(adjusted)))
+    return plot
+
+
+SURVIVAL_WIDTH = 360
+SURVIVAL_HEIGHT = 220
+SURVIVAL_MARGIN = 36
+
+
+@dataclass
+class SurvivalPlot:
+    """Two Kaplan-Meier step curves in SVG coordinates, with and without."""
+
+    label: str
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    with_points: str
+    without_points: str
+    x_ticks: list[tuple[float, str]] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)
+
+
+def _steps(times: list[float], survival: list[float], horizon: float) -> list:
+    """Turn a step function into the corners of its polyline, up to ``horizon``."""
+    corners: list[tuple[float, float]] = []
+    previous = None
+    for time, value in zip(times, survival, strict=True):
+        if previous is not None:
+            corners.append((time, previous))
+        corners.append((time, value))
+        previous = value
+    if previous is not None:
+        corners.append((horizon, previous))
+    return corners
+
+
+def survival_plot(curve: dict[str, Any], label: str) -> SurvivalPlot | None:
+    """Lay out one finding's Kaplan-Meier curves, or None without both curves."""
+    with_curve, without_curve = curve.get("with"), curve.get("without")
+    if not with_curve or not without_curve:
+        return None
+    horizon = max(
+        [*with_curve["times"], *without_curve["times"], 1.0],
+    )
+    horizon = float(curve.get("horizon") or horizon)
+    left, right = SURVIVAL_MARGIN, SURVIVAL_WIDTH - 12
+    top, bottom = 12, SURVIVAL_HEIGHT - SURVIVAL_MARGIN
+
+    def point(time: float, value: float) -> str:
+        x = left + min(time, horizon) / horizon * (right - left)
+        y = bottom - value * (bottom - top)
+        return f"{x:.1f},{y:.1f}"
+
+    def polyline(data: dict[str, Any]) -> str:
+        corners = _steps(list(data["times"]), list(data["survival"]), horizon)
+        return " ".join(point(time, value) for time, value in corners)
+
+    plot = SurvivalPlot(
+        label=label,
+        width=SURVIVAL_WIDTH,
+        height=SURVIVAL_HEIGHT,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        with_points=polyline(with_curve),
+        without_points=polyline(without_curve),
+    )
+    for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
+        x = left + fraction * (right - left)
+        plot.x_ticks.append((round(x, 1), f"{horizon * fraction:g}"))
+        y = bottom - fraction * (bottom - top)
+        plot.y_ticks.append((round(y, 1), f"{fraction:g}"))
     return plot
 
 
@@ -408,8 +513,37 @@ def _outcome_label(outcome: str, locale: str) -> str:
     return text(message_id, locale) if _known(message_id) else outcome
 
 
-def _group(value: Any, events: Any, partners: Any) -> str:
-    return f"{format_percent(value)} ({events}/{partners})"
+def _group(
+    value: Any,
+    events: Any,
+    partners: Any,
+    finding: dict | None = None,
+    locale: str = "en",
+) -> str:
+    finding = finding or {}
+    number = _finite(value)
+    if finding.get("measure") == "hazard_ratio":
+        shown = (
+            "—"
+            if number is None
+            else text("report.value.per_year", locale, value=f"{number:.2f}")
+        )
+    elif finding.get("outcome") == "lead_time":
+        shown = (
+            "—"
+            if number is None
+            else text("report.value.days", locale, value=f"{number:.1f}")
+        )
+    elif finding.get("outcome") == "revenue":
+        shown = "—" if number is None else f"{number:,.0f}"
+    else:
+        shown = format_percent(value)
+    return f"{shown} ({events}/{partners})"
+
+
+def _measure_suffix(finding: dict[str, Any], locale: str) -> str:
+    message_id = f"report.measure.{finding.get('measure')}"
+    return f" · {text(message_id, locale)}" if _known(message_id) else ""
 
 
 def _finding_rows(findings: list[dict[str, Any]], locale: str) -> list[dict]:
@@ -425,12 +559,17 @@ def _finding_rows(findings: list[dict[str, Any]], locale: str) -> list[dict]:
                     finding.get("value_with"),
                     finding.get("events_with"),
                     finding.get("n_with"),
+                    finding,
+                    locale,
                 ),
                 "without": _group(
                     finding.get("value_without"),
                     finding.get("events_without"),
                     finding.get("n_without"),
+                    finding,
+                    locale,
                 ),
+                "measure": _measure_suffix(finding, locale),
                 "ratio": format_ratio(
                     finding.get("estimate"),
                     finding.get("ci_low"),
@@ -504,7 +643,22 @@ def build_report(
     findings = list(analysis.get("findings", []))
 
     finding_rows = _finding_rows(findings, locale)
-    forest_labels = [f"{row['behavior']} · {row['outcome']}" for row in finding_rows]
+    forest_labels = [
+        f"{row['behavior']} · {row['outcome']}{row['measure']}" for row in finding_rows
+    ]
+    survival_plots = []
+    for curve in analysis.get("curves", []) or []:
+        behavior = next(
+            (
+                row["behavior"]
+                for row, finding in zip(finding_rows, findings, strict=True)
+                if finding.get("behavior") == curve.get("behavior")
+            ),
+            curve.get("behavior", ""),
+        )
+        plot = survival_plot(curve, str(behavior))
+        if plot is not None:
+            survival_plots.append(plot)
     scores = [float(p.get("score") or 0) for p in score.get("partners", [])]
     context = {
         "locale": locale,
@@ -522,6 +676,7 @@ def build_report(
         "partners": _top_rows(db, model, score, top),
         "findings": finding_rows,
         "forest": forest_plot(findings, forest_labels),
+        "survival_plots": survival_plots,
         "histogram": score_histogram(scores),
         "bin_width": HISTOGRAM_BIN_WIDTH,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from partnerlift.scoring.explain import explain_partner
 from partnerlift.scoring.rules import (
     Condition,
     Count,
@@ -12,11 +13,12 @@ from partnerlift.scoring.rules import (
     load_model,
 )
 from partnerlift.scoring.score import (
+    award_periods,
     default_as_of,
     evaluate_rules,
-    explain_partner,
     score_partners,
 )
+from partnerlift.scoring.timeline import score_timeline
 
 __all__ = [
     "Condition",
@@ -25,9 +27,11 @@ __all__ = [
     "Period",
     "Rule",
     "ScoreModel",
+    "award_periods",
     "default_as_of",
     "evaluate_rules",
     "explain_partner",
     "load_model",
     "score_partners",
+    "score_timeline",
 ]

@@ -1,12 +1,16 @@
-"""Compile rules into Ibis expressions over the events and assets tables.
+"""Compile rules into Ibis expressions over the events, assets and users tables.
 
-Each rule runs through the same small steps: select its events, bucket them by
-period, count per partner and period, keep the periods that meet the threshold, and
-award points. The expressions are plain Ibis, so they run on any backend that Ibis
-supports; DuckDB is the one tested.
+Each rule runs through the same small steps: attribute events to partners, select the
+rule's events, bucket them by period, count per partner and period, and keep the
+periods that meet the threshold. The result of a rule is one row per qualifying
+period with its count and, where decay or a requirement needs it, the moment the
+count met the threshold. Turning those periods into points (once or each period,
+cap, decay) happens in :mod:`partnerlift.scoring.awards` on the small result.
 
-Calendar periods are taken from ``occurred_local`` (the wall-clock time in the
-workspace's zone), never from the UTC column. Instants such as the as-of cutoff and
+The expressions are plain Ibis, so they run on any backend that Ibis supports; DuckDB
+and PySpark are tested. Calendar periods are taken from ``occurred_local`` (the
+wall-clock time in the workspace's zone), never from the UTC column, because engines
+disagree on truncating zone-aware columns. Instants such as the as-of cutoff and
 rolling windows are compared on ``occurred_at`` (naive UTC).
 """
 
@@ -25,6 +29,7 @@ from partnerlift.settings.times import end_of_day_utc, local_midnight_utc
 
 TRUNCATE_UNITS = {"week": "W", "month": "M", "quarter": "Q"}
 NUMERIC_TYPES = (int, float)
+QUALIFYING_COLUMNS = ("rule_id", "partner_id", "period_start", "value", "earned_at")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,28 @@ def within(events: ir.Table, window: Window) -> ir.Table:
     if window.start is not None:
         kept = kept.filter(kept.occurred_at >= window.start)
     return kept
+
+
+def attribute_events(events: ir.Table, memberships: ir.Table | None) -> ir.Table:
+    """Give each event the partner its user belonged to when it happened.
+
+    ``memberships`` has the columns ``member_user``, ``member_partner``,
+    ``member_from`` and ``member_to`` (naive UTC, ``from <= occurred_at < to``) and
+    no overlapping rows for one user (see :func:`partnerlift.scoring.members`). An
+    event whose user has no membership at that moment keeps its stored partner.
+    """
+    if memberships is None:
+        return events
+    joined = events.left_join(
+        memberships,
+        [
+            events.user_id == memberships.member_user,
+            events.occurred_at >= memberships.member_from,
+            events.occurred_at < memberships.member_to,
+        ],
+    )
+    partner = joined.member_partner.coalesce(joined.partner_id)
+    return joined.mutate(partner_id=partner).select(*events.columns)
 
 
 def _property(events: ir.Table, name: str) -> ir.StringValue:
@@ -155,31 +182,106 @@ def bucket_by_period(selected: ir.Table, period: Period) -> ir.Table:
     return selected.mutate(period_start=start)
 
 
+def keep_current_members(bucketed: ir.Table, current: ir.Table) -> ir.Table:
+    """Keep events of users who belong to the event's partner at the as-of date.
+
+    ``current`` has the columns ``member_user``, ``member_partner`` and ``members``
+    (the partner's number of users at the as-of date); ``members`` is added to the
+    kept rows as the denominator of a share.
+    """
+    joined = bucketed.inner_join(
+        current,
+        [
+            bucketed.user_id == current.member_user,
+            bucketed.partner_id == current.member_partner,
+        ],
+    )
+    return joined.drop("member_user", "member_partner")
+
+
+def _distinct_column(bucketed: ir.Table, target: str) -> ir.Value:
+    if target == "asset":
+        return bucketed.asset_id
+    if target == "day":
+        return bucketed.occurred_local.date()
+    if target == "user":
+        return bucketed.user_id
+    return _property(bucketed, target)
+
+
 def count_measure(bucketed: ir.Table, count: Count) -> ir.NumericValue:
-    """Return the aggregate that ``count`` names, for use in ``aggregate``."""
+    """Return the aggregate that ``count`` names, for use in ``aggregate``.
+
+    For a share of users, ``bucketed`` must come from :func:`keep_current_members`.
+    """
     if count.kind == "occurrences":
         return bucketed.quantity.sum().cast("float64")
     if count.kind == "distinct":
-        target = count.target
-        if target == "asset":
-            column: ir.Value = bucketed.asset_id
-        elif target == "day":
-            column = bucketed.occurred_local.date()
-        elif target == "user":
-            column = bucketed.user_id
-        else:
-            column = _property(bucketed, str(target))
+        column = _distinct_column(bucketed, str(count.target))
         return column.nunique().cast("float64")
+    if count.kind == "share":
+        users = bucketed.user_id.nunique().cast("float64")
+        return users / bucketed.members.max().cast("float64")
     numeric = _property(bucketed, str(count.target)).try_cast("float64")
     if count.kind == "sum":
         return numeric.sum()
     return numeric.max()
 
 
-def count_per_period(bucketed: ir.Table, count: Count) -> ir.Table:
-    """Count per partner and period: columns partner_id, period_start, value."""
-    return bucketed.group_by("partner_id", "period_start").aggregate(
-        value=count_measure(bucketed, count)
+def _running_measure(bucketed: ir.Table, count: Count) -> ir.Table:
+    """Add ``running``: the count of the event's period up to and including it.
+
+    Events are ordered by instant and then event id, so ties are broken the same
+    way on every engine.
+    """
+    order = [bucketed.occurred_at, bucketed.event_id]
+    window = ibis.cumulative_window(
+        group_by=[bucketed.partner_id, bucketed.period_start], order_by=order
+    )
+    if count.kind == "occurrences":
+        return bucketed.mutate(running=bucketed.quantity.sum().over(window))
+    if count.kind in ("sum", "max"):
+        numeric = _property(bucketed, str(count.target)).try_cast("float64")
+        if count.kind == "sum":
+            return bucketed.mutate(running=numeric.fill_null(0).sum().over(window))
+        return bucketed.mutate(running=numeric.max().over(window))
+    target = "user" if count.kind == "share" else str(count.target)
+    keyed = bucketed.mutate(_distinct=_distinct_column(bucketed, target))
+    first_window = ibis.window(
+        group_by=[keyed.partner_id, keyed.period_start, keyed._distinct],
+        order_by=[keyed.occurred_at, keyed.event_id],
+    )
+    is_first = (ibis.row_number().over(first_window) == 0) & keyed._distinct.notnull()
+    flagged = keyed.mutate(_first=is_first.cast("float64"))
+    running = flagged._first.sum().over(
+        ibis.cumulative_window(
+            group_by=[flagged.partner_id, flagged.period_start],
+            order_by=[flagged.occurred_at, flagged.event_id],
+        )
+    )
+    if count.kind == "share":
+        running = running / flagged.members.cast("float64")
+    return flagged.mutate(running=running).drop("_distinct", "_first")
+
+
+def count_per_period(
+    bucketed: ir.Table, rule: Rule, *, timed: bool = False
+) -> ir.Table:
+    """Count per partner and period: columns partner_id, period_start, value, earned_at.
+
+    With ``timed``, ``earned_at`` is the instant of the event that brought the count
+    to ``at_least``; without it ``earned_at`` is null and no window function runs.
+    """
+    if not timed:
+        counts = bucketed.group_by("partner_id", "period_start").aggregate(
+            value=count_measure(bucketed, rule.count)
+        )
+        return counts.mutate(earned_at=ibis.null("timestamp"))
+    running = _running_measure(bucketed, rule.count)
+    reached = running.running >= float(rule.at_least)
+    return running.group_by("partner_id", "period_start").aggregate(
+        value=count_measure(running, rule.count),
+        earned_at=running.occurred_at.min(where=reached),
     )
 
 
@@ -193,27 +295,6 @@ def threshold(counts: ir.Table, rule: Rule) -> ir.Table:
     return kept
 
 
-def award(qualifying: ir.Table, rule: Rule) -> ir.Table:
-    """Turn qualifying periods into points: columns partner_id, rule_id, points."""
-    per_partner = qualifying.group_by("partner_id").aggregate(
-        periods=qualifying.count()
-    )
-    if rule.award == "once":
-        points = ibis.literal(float(rule.points))
-    else:
-        points = per_partner.periods.cast("float64") * float(rule.points)
-        if rule.cap is not None:
-            # The cap limits the size of the total, so -5 per period with cap 10
-            # stops at -10.
-            limit = float(rule.cap)
-            points = points.clip(lower=-limit, upper=limit)
-    return per_partner.select(
-        "partner_id",
-        rule_id=ibis.literal(rule.id, type="string"),
-        points=points.cast("float64"),
-    )
-
-
 def rule_events(
     events: ir.Table, assets: ir.Table, rule: Rule, *, as_of: date, zone: ZoneInfo
 ) -> ir.Table:
@@ -223,10 +304,95 @@ def rule_events(
     return bucket_by_period(select_events(windowed, assets, rule.match), rule.period)
 
 
-def compile_rule(
-    events: ir.Table, assets: ir.Table, rule: Rule, *, as_of: date, zone: ZoneInfo
+def unlocked_events(events: ir.Table, unlocks: ir.Table) -> ir.Table:
+    """Keep each partner's events from the moment its required rules were earned.
+
+    ``unlocks`` has the columns ``unlock_partner`` and ``unlock_at`` (naive UTC);
+    partners without a row have not earned every required rule.
+    """
+    joined = events.inner_join(
+        unlocks,
+        [
+            events.partner_id == unlocks.unlock_partner,
+            events.occurred_at >= unlocks.unlock_at,
+        ],
+    )
+    return joined.select(*events.columns)
+
+
+def rule_bucketed(
+    events: ir.Table,
+    assets: ir.Table,
+    rule: Rule,
+    *,
+    as_of: date,
+    zone: ZoneInfo,
+    current: ir.Table | None = None,
+    unlocks: ir.Table | None = None,
 ) -> ir.Table:
-    """Compile ``rule`` into an expression with partner_id, rule_id and points."""
+    """Return the events that ``rule`` counts, with ``period_start``.
+
+    Raises
+    ------
+    ValueError
+        If ``rule`` counts a share of users and ``current`` is missing.
+    """
+    if unlocks is not None:
+        events = unlocked_events(events, unlocks)
     bucketed = rule_events(events, assets, rule, as_of=as_of, zone=zone)
-    counts = count_per_period(bucketed, rule.count)
-    return award(threshold(counts, rule), rule)
+    if rule.count.kind == "share":
+        if current is None:
+            raise ValueError("a share of users needs the users at the as-of date")
+        bucketed = keep_current_members(bucketed, current)
+    return bucketed
+
+
+def compile_rule(
+    events: ir.Table,
+    assets: ir.Table,
+    rule: Rule,
+    *,
+    as_of: date,
+    zone: ZoneInfo,
+    timed: bool = False,
+    current: ir.Table | None = None,
+    unlocks: ir.Table | None = None,
+) -> ir.Table:
+    """Compile ``rule`` into its qualifying periods.
+
+    Parameters
+    ----------
+    events
+        Events already attributed to partners.
+    assets
+        The assets table, for kinds and tags.
+    rule
+        The rule to compile.
+    as_of
+        The local day whose end is the cutoff.
+    zone
+        The workspace's time zone.
+    timed
+        Compute ``earned_at``, the instant each period met the threshold.
+    current
+        The users at the as-of date, needed by a share of users.
+    unlocks
+        When the partners earned the rules that ``rule`` requires.
+
+    Returns
+    -------
+    ibis.Table
+        Columns rule_id, partner_id, period_start, value, earned_at.
+    """
+    bucketed = rule_bucketed(
+        events, assets, rule, as_of=as_of, zone=zone, current=current, unlocks=unlocks
+    )
+    counts = count_per_period(bucketed, rule, timed=timed)
+    kept = threshold(counts, rule)
+    return kept.select(
+        rule_id=ibis.literal(rule.id, type="string"),
+        partner_id=kept.partner_id.cast("string"),
+        period_start=kept.period_start.cast("timestamp"),
+        value=kept.value.cast("float64"),
+        earned_at=kept.earned_at.cast("timestamp"),
+    )

@@ -2,7 +2,9 @@
 
 A rule selects events (``match``), counts them per partner and period (``count``,
 ``period``), compares the count with a threshold (``at_least``, ``at_most``) and awards
-points once or for each qualifying period (``award``, ``cap``).
+points once or for each qualifying period (``award``, ``cap``). An award may decay with
+a half-life (``half_life_days``), and a rule may count only events that follow the
+awards of other rules (``requires``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from partnerlift.settings.yamlfile import YamlDocument, load_yaml, parse_model
 
 CALENDAR_PERIODS = ("lifetime", "day", "week", "month", "quarter")
 DISTINCT_UNITS = ("asset", "day", "user")
-COUNT_FORMS = "'occurrences', {distinct: X}, {sum: PROPERTY} or {max: PROPERTY}"
+SHARE_UNITS = ("user",)
+COUNT_FORMS = (
+    "'occurrences', {distinct: X}, {sum: PROPERTY}, {max: PROPERTY} or {share: user}"
+)
 PERIOD_FORMS = "'lifetime', 'day', 'week', 'month', 'quarter' or {rolling_days: N}"
 
 Scalar = StrictStr | StrictInt | StrictFloat | StrictBool
@@ -42,10 +47,12 @@ class Count:
 
     ``kind`` is ``occurrences`` (rows weighted by quantity), ``distinct`` (distinct
     values of ``target``: ``asset``, ``day``, ``user`` or a property name), ``sum`` or
-    ``max`` (of the numeric property ``target``).
+    ``max`` (of the numeric property ``target``), or ``share`` (with ``target``
+    ``user``: the fraction of the partner's users at the as-of date who have a
+    selected event).
     """
 
-    kind: Literal["occurrences", "distinct", "sum", "max"] = "occurrences"
+    kind: Literal["occurrences", "distinct", "sum", "max", "share"] = "occurrences"
     target: str | None = None
 
     def describe(self) -> str | dict[str, str]:
@@ -87,6 +94,8 @@ def parse_count(value: Any) -> Count:
         ((kind, target),) = value.items()
         if kind in ("distinct", "sum", "max") and isinstance(target, str) and target:
             return Count(kind, target)
+        if kind == "share" and target in SHARE_UNITS:
+            return Count("share", target)
     raise ValueError(f"unknown count form {value!r}: use {COUNT_FORMS}")
 
 
@@ -118,6 +127,10 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class Condition(BaseModel):
     """A condition on one event property; every operator given must hold.
 
@@ -146,6 +159,24 @@ class Condition(BaseModel):
     def _needs_an_operator(self) -> Condition:
         if not self.operators():
             raise ValueError("a condition needs one of eq, ne, gt, gte, lt, lte, in")
+        return self
+
+    @model_validator(mode="after")
+    def _bounds_can_hold(self) -> Condition:
+        lower = [value for value in (self.gt, self.gte) if _is_number(value)]
+        upper = [value for value in (self.lt, self.lte) if _is_number(value)]
+        if lower and upper:
+            low, high = max(lower), min(upper)
+            touching = low == high and (self.gt == low or self.lt == high)
+            if low > high or touching:
+                raise ValueError(
+                    f"no number is above {low:g} and below {high:g}, so the "
+                    "condition can never hold; check gt, gte, lt and lte"
+                )
+        if self.eq is not None and self.ne is not None and self.eq == self.ne:
+            raise ValueError(f"eq and ne are both {self.eq!r}, so nothing can match")
+        if self.in_ is not None and not self.in_:
+            raise ValueError("'in' needs at least one value")
         return self
 
     def operators(self) -> dict[str, Any]:
@@ -183,6 +214,15 @@ class Match(BaseModel):
     def _value_or_list(cls, value: Any) -> Any:
         return _as_list(value)
 
+    @field_validator("action", "asset_kind", "asset_id", "asset_tags")
+    @classmethod
+    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError(
+                "an empty list matches no event; list a value or remove the key"
+            )
+        return value
+
 
 class Rule(BaseModel):
     """One rule of a score model."""
@@ -199,7 +239,8 @@ class Rule(BaseModel):
     period: Period = Period()
     award: Literal["once", "each_period"] = "once"
     cap: float | None = None
-    half_life_days: float | None = None
+    half_life_days: float | None = Field(default=None, gt=0)
+    requires: list[str] | None = None
 
     @field_validator("count", mode="plain")
     @classmethod
@@ -215,6 +256,17 @@ class Rule(BaseModel):
     def _describe(self, value: Count | Period) -> Any:
         return value.describe()
 
+    @field_validator("at_least")
+    @classmethod
+    def _share_at_most_one(cls, value: float, info: ValidationInfo) -> float:
+        count = info.data.get("count")
+        if isinstance(count, Count) and count.kind == "share" and value > 1:
+            raise ValueError(
+                "a share of users is a fraction from 0 to 1, so at_least must not "
+                "be above 1 (write 0.5 for half of the users)"
+            )
+        return value
+
     @field_validator("at_most")
     @classmethod
     def _at_most_not_below_at_least(
@@ -223,20 +275,60 @@ class Rule(BaseModel):
         at_least = info.data.get("at_least")
         if value is not None and at_least is not None and at_least > value:
             raise ValueError(f"at_most must not be below at_least ({at_least:g})")
+        if value is not None and value < 0:
+            raise ValueError(
+                "at_most below 0 can never be met, because counts are >= 0"
+            )
+        return value
+
+    @field_validator("period", mode="after")
+    @classmethod
+    def _share_needs_one_period(cls, value: Period, info: ValidationInfo) -> Period:
+        count = info.data.get("count")
+        share = isinstance(count, Count) and count.kind == "share"
+        if share and value.kind not in ("lifetime", "rolling_days"):
+            raise ValueError(
+                "a share of users is taken against the users at the as-of date, so "
+                "its period must be 'lifetime' or {rolling_days: N}"
+            )
+        return value
+
+    @field_validator("award")
+    @classmethod
+    def _each_period_needs_calendar(cls, value: str, info: ValidationInfo) -> str:
+        period = info.data.get("period")
+        single = isinstance(period, Period) and period.kind in (
+            "lifetime",
+            "rolling_days",
+        )
+        if value == "each_period" and single:
+            raise ValueError(
+                "award 'each_period' needs a calendar period (day, week, month or "
+                f"quarter); a {period.kind} period has one period only, so use "
+                "award 'once'"
+            )
         return value
 
     @field_validator("cap")
     @classmethod
-    def _cap_positive(cls, value: float | None) -> float | None:
+    def _cap_positive(cls, value: float | None, info: ValidationInfo) -> float | None:
         if value is not None and value <= 0:
             raise ValueError("cap limits the size of the rule's total and must be > 0")
+        if value is not None and info.data.get("award", "once") == "once":
+            raise ValueError(
+                "cap limits the total of award 'each_period'; an award 'once' "
+                "cannot exceed its points, so remove cap or set award: each_period"
+            )
         return value
 
-    @field_validator("half_life_days")
+    @field_validator("requires", mode="before")
     @classmethod
-    def _half_life_not_supported(cls, value: float | None) -> float | None:
-        if value is not None:
-            raise ValueError("half_life_days is not supported yet; remove it")
+    def _one_or_more_rules(cls, value: Any, info: ValidationInfo) -> Any:
+        value = _as_list(value)
+        if isinstance(value, list) and not value:
+            raise ValueError("requires needs at least one rule id")
+        if isinstance(value, list) and info.data.get("id") in value:
+            raise ValueError("a rule cannot require itself")
         return value
 
     def title(self, locale: str = "en") -> str:
@@ -246,10 +338,28 @@ class Rule(BaseModel):
         return self.label.get(locale) or self.label.get("en") or self.id
 
 
+def requires_problem(rules: list[Any], index: int, required: Any) -> str | None:
+    """Return why rule ``index`` cannot require ``required``, or None if it can.
+
+    A rule may require only rules listed above it, so a model is evaluated top down
+    and requirements never form a cycle.
+    """
+    ids = [rule.get("id") if isinstance(rule, dict) else rule.id for rule in rules]
+    if required not in ids:
+        return f"requires unknown rule {required!r}: use the id of a rule in the model"
+    if ids.index(required) > index:
+        return (
+            f"requires rule {required!r}, which is listed below; move {required!r} "
+            "above the rules that require it"
+        )
+    return None
+
+
 class ScoreModel(BaseModel):
     """A versioned set of rules; a partner's score is the sum of their points.
 
     ``lookback_days`` ignores events older than that many days before the as-of date.
+    ``half_life_days`` applies to every rule without its own.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -259,14 +369,7 @@ class ScoreModel(BaseModel):
     label: dict[str, str] | None = None
     rules: list[Rule] = Field(min_length=1)
     lookback_days: int | None = Field(default=None, ge=1)
-    half_life_days: float | None = None
-
-    @field_validator("half_life_days")
-    @classmethod
-    def _half_life_not_supported(cls, value: float | None) -> float | None:
-        if value is not None:
-            raise ValueError("half_life_days is not supported yet; remove it")
-        return value
+    half_life_days: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _rule_ids_unique(self) -> ScoreModel:
@@ -275,6 +378,15 @@ class ScoreModel(BaseModel):
             if rule.id in seen:
                 raise ValueError(f"rule id {rule.id!r} is used twice")
             seen.add(rule.id)
+        return self
+
+    @model_validator(mode="after")
+    def _requires_rules_above(self) -> ScoreModel:
+        for index, rule in enumerate(self.rules):
+            for required in rule.requires or []:
+                problem = requires_problem(self.rules, index, required)
+                if problem:
+                    raise ValueError(f"rule {rule.id!r} {problem}")
         return self
 
     def rule(self, rule_id: str) -> Rule:
@@ -290,9 +402,40 @@ class ScoreModel(BaseModel):
                 return rule
         raise KeyError(rule_id)
 
+    def half_life(self, rule: Rule) -> float | None:
+        """Return the half-life in days that applies to ``rule``, if any."""
+        return rule.half_life_days if rule.half_life_days else self.half_life_days
+
+
+def _requires_problems(
+    document: YamlDocument, rules: list[Any], index: int
+) -> list[Problem]:
+    required = _as_list(rules[index].get("requires"))
+    if not isinstance(required, list):
+        return []
+    problems = []
+    for position, rule_id in enumerate(required):
+        if rule_id == rules[index].get("id"):
+            continue  # the rule's own validator reports a rule that requires itself
+        reason = requires_problem(rules, index, rule_id)
+        if reason:
+            location = ("rules", index, "requires", position)
+            if not isinstance(rules[index].get("requires"), list):
+                location = ("rules", index, "requires")
+            problems.append(
+                Problem(
+                    str(document.path),
+                    document.line_of(location),
+                    f"rules.{index}.requires",
+                    rule_id,
+                    reason,
+                )
+            )
+    return problems
+
 
 def _raw_rule_problems(document: YamlDocument) -> list[Problem]:
-    """Check what pydantic cannot place on a line: missing points, repeated ids."""
+    """Check what pydantic cannot place on a line: points, ids and requirements."""
     rules = document.value_at(("rules",))
     if not isinstance(rules, list):
         return []
@@ -311,6 +454,7 @@ def _raw_rule_problems(document: YamlDocument) -> list[Problem]:
                     "missing: every rule of a score model needs points",
                 )
             )
+        problems.extend(_requires_problems(document, rules, index))
         rule_id = rule.get("id")
         if not isinstance(rule_id, str):
             continue

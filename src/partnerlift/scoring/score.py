@@ -1,30 +1,65 @@
-"""Score partners with a score model, and explain where their points came from."""
+"""Score partners with a score model, replay it over time, and explain the points.
+
+Every function takes ``tables``: any object whose ``table(name)`` returns an Ibis
+table of the canonical tables, such as :class:`partnerlift.store.Database` (DuckDB) or
+:class:`partnerlift.scoring.engines.SparkTables` (PySpark).
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
-from partnerlift.errors import NotFoundError
+from partnerlift.scoring.awards import PERIOD_COLUMNS, award_points
 from partnerlift.scoring.compile import (
+    QUALIFYING_COLUMNS,
     as_of_window,
+    attribute_events,
     compile_rule,
-    count_measure,
-    rule_events,
     within,
 )
-from partnerlift.scoring.rules import Period, Rule, ScoreModel
-from partnerlift.store import Database
+from partnerlift.scoring.members import current_table, load_memberships
+from partnerlift.scoring.rules import Rule, ScoreModel
 
 logger = logging.getLogger(__name__)
 
 RESULT_COLUMNS = ["partner_id", "rule_id", "points"]
+
+
+class Tables(Protocol):
+    """A source of the canonical tables as Ibis expressions."""
+
+    def table(self, name: str) -> ir.Table:
+        """Return the canonical table ``name``."""
+        ...
+
+
+@dataclass
+class Evaluation:
+    """What an evaluation needs beyond the rules: attributed events and users."""
+
+    events: ir.Table
+    assets: ir.Table
+    memberships: pa.Table | None
+    as_of: date
+    zone: ZoneInfo
+
+    @property
+    def end(self) -> datetime:
+        """The end of the as-of day (naive UTC)."""
+        return as_of_window(self.as_of, self.zone).end
+
+    def current(self) -> ir.Table:
+        """The users of each partner at the end of the as-of day."""
+        return current_table(self.memberships, self.end)
 
 
 def default_as_of(events: ir.Table, zone: ZoneInfo) -> date:
@@ -35,29 +70,173 @@ def default_as_of(events: ir.Table, zone: ZoneInfo) -> date:
     return pd.Timestamp(latest).date()
 
 
+def attributed_events(tables: Tables, events: ir.Table | None = None) -> ir.Table:
+    """Return events with the partner each event's user belonged to at the time.
+
+    Events without a user, or whose user has no row in the users table covering the
+    event, keep the partner stored at import.
+    """
+    events = tables.table("events") if events is None else events
+    members = load_memberships(tables)
+    if members is None:
+        return events
+    return attribute_events(events, ibis.memtable(members))
+
+
+def _required_ids(rules: list[Rule]) -> set[str]:
+    return {rule_id for rule in rules for rule_id in rule.requires or []}
+
+
+def _unlocks(periods: pd.DataFrame, rule: Rule) -> pa.Table:
+    """Return when each partner had earned every rule that ``rule`` requires."""
+    earned = periods[periods["rule_id"].isin(rule.requires or [])]
+    first = earned.groupby(["partner_id", "rule_id"])["earned_at"].min().reset_index()
+    complete = first.groupby("partner_id").filter(
+        lambda group: group["rule_id"].nunique() == len(rule.requires or [])
+    )
+    latest = complete.groupby("partner_id")["earned_at"].max()
+    return pa.table(
+        {
+            "unlock_partner": pa.array(latest.index.astype(str).tolist(), pa.string()),
+            "unlock_at": pa.array(
+                [pd.Timestamp(value).to_pydatetime() for value in latest],
+                pa.timestamp("us"),
+            ),
+        }
+    )
+
+
+def _execute(parts: list[ir.Table]) -> pd.DataFrame:
+    expression = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    frame = expression.execute()
+    for column in ("period_start", "earned_at"):
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[us]")
+    return frame
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    kept = [frame for frame in frames if not frame.empty]
+    if not kept:
+        return pd.DataFrame(columns=list(QUALIFYING_COLUMNS))
+    return pd.concat(kept, ignore_index=True)
+
+
+def award_periods(
+    tables: Tables,
+    rules: list[Rule],
+    *,
+    zone: ZoneInfo,
+    as_of: date,
+    events: ir.Table | None = None,
+    half_life_days: float | None = None,
+    partner_id: str | None = None,
+    timed: bool = False,
+) -> pd.DataFrame:
+    """Return every qualifying period of every rule with its points.
+
+    Parameters
+    ----------
+    tables
+        The canonical tables.
+    rules
+        The rules to evaluate; a rule may require only rules listed before it.
+    zone
+        The workspace's time zone.
+    as_of
+        Count events up to the end of this local day.
+    events
+        An events table with the canonical columns; ``tables.table("events")`` by
+        default. Its events are attributed to partners from the users table.
+    half_life_days
+        The model's half-life, for rules without their own.
+    partner_id
+        Evaluate this partner only.
+    timed
+        Compute ``earned_at`` for every rule, not only where decay or a requirement
+        needs it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns rule_id, partner_id, period_start, value, earned_at, base_points,
+        decay and points; ``points`` is 0 for periods after the first of an award
+        'once' and beyond a cap.
+    """
+    source = tables.table("events") if events is None else events
+    members = load_memberships(tables)
+    attributed = attribute_events(
+        source, None if members is None else ibis.memtable(members)
+    )
+    if partner_id is not None:
+        attributed = attributed.filter(attributed.partner_id == partner_id)
+    evaluation = Evaluation(attributed, tables.table("assets"), members, as_of, zone)
+    required = _required_ids(rules)
+    current = (
+        evaluation.current()
+        if any(rule.count.kind == "share" for rule in rules)
+        else None
+    )
+
+    def compiled(rule: Rule, unlocks: ir.Table | None = None) -> ir.Table:
+        needs_time = timed or rule.id in required
+        needs_time = needs_time or bool(rule.half_life_days or half_life_days)
+        return compile_rule(
+            evaluation.events,
+            evaluation.assets,
+            rule,
+            as_of=as_of,
+            zone=zone,
+            timed=needs_time,
+            current=current,
+            unlocks=unlocks,
+        )
+
+    free = [compiled(rule) for rule in rules if not rule.requires]
+    frames = [_execute(free)] if free else []
+    for rule in rules:
+        if not rule.requires:
+            continue
+        known = _concat(frames)
+        if known.empty:
+            continue
+        unlocks = ibis.memtable(_unlocks(known, rule))
+        frames.append(_execute([compiled(rule, unlocks)]))
+    qualifying = _concat(frames)
+    if qualifying.empty:
+        return pd.DataFrame(columns=PERIOD_COLUMNS)
+    return award_points(
+        qualifying, rules, end=evaluation.end, half_life_days=half_life_days
+    )
+
+
 def evaluate_rules(
-    db: Database,
+    tables: Tables,
     rules: list[Rule],
     *,
     zone: ZoneInfo,
     events: ir.Table | None = None,
     as_of: date | None = None,
+    half_life_days: float | None = None,
 ) -> pd.DataFrame:
     """Evaluate rules and return the points each partner earned from each rule.
 
     Parameters
     ----------
-    db
-        The workspace database; its ``assets`` table supplies kinds and tags.
+    tables
+        The canonical tables; ``assets`` supplies kinds and tags and ``users`` the
+        partner each user belonged to when.
     rules
         The rules to evaluate.
     zone
         The workspace's time zone, for the as-of cutoff and rolling windows.
     events
-        An events table with the canonical columns; ``db.table("events")`` by default.
+        An events table with the canonical columns; ``tables.table("events")`` by
+        default.
     as_of
         Count events up to the end of this local day; the local date of the latest
         event by default.
+    half_life_days
+        The model's half-life, for rules without their own.
 
     Returns
     -------
@@ -65,38 +244,74 @@ def evaluate_rules(
         Columns partner_id, rule_id, points: one row per partner and rule with
         non-zero points, sorted by partner_id and then rule order.
     """
-    events = db.table("events") if events is None else events
+    events = tables.table("events") if events is None else events
     as_of = default_as_of(events, zone) if as_of is None else as_of
     if not rules:
         return pd.DataFrame({"partner_id": [], "rule_id": [], "points": []})
-    assets = db.table("assets")
-    parts = [
-        compile_rule(events, assets, rule, as_of=as_of, zone=zone) for rule in rules
-    ]
-    frame = ibis.union(*parts).execute() if len(parts) > 1 else parts[0].execute()
+    periods = award_periods(
+        tables,
+        rules,
+        zone=zone,
+        as_of=as_of,
+        events=events,
+        half_life_days=half_life_days,
+    )
+    frame = periods.groupby(["partner_id", "rule_id"], as_index=False, sort=False)[
+        "points"
+    ].sum()
     frame = frame[frame["points"] != 0]
-    order = {rule.id: index for index, rule in enumerate(rules)}
-    frame = frame.assign(_order=frame["rule_id"].map(order))
-    frame = frame.sort_values(["partner_id", "_order"]).drop(columns="_order")
     logger.info("Evaluated %d rules as of %s: %d awards", len(rules), as_of, len(frame))
     return frame[RESULT_COLUMNS].reset_index(drop=True)
 
 
-def _number(value: float) -> int | float:
+def number(value: float) -> int | float:
     """Return ``value`` as an int when it is whole, so JSON shows 20, not 20.0."""
-    value = float(value)
+    value = round(float(value), 6)
     return int(value) if value.is_integer() else value
 
 
-def _model_events(db: Database, model: ScoreModel, as_of: date, zone: ZoneInfo):
-    events = db.table("events")
+def model_events(
+    tables: Tables, model: ScoreModel, as_of: date, zone: ZoneInfo
+) -> ir.Table:
+    """Return the events that ``model`` looks at as of ``as_of`` (``lookback_days``)."""
+    events = tables.table("events")
     if model.lookback_days is not None:
         events = within(events, as_of_window(as_of, zone, days=model.lookback_days))
     return events
 
 
+def partner_ids(tables: Tables) -> list[str]:
+    """Return every partner id of the partners table and of the attributed events."""
+    partners = tables.table("partners")
+    known = partners.select(partner_id=partners.partner_id.cast("string"))
+    events = attributed_events(tables)
+    seen = events.filter(events.partner_id.notnull()).select(
+        partner_id=events.partner_id.cast("string")
+    )
+    return sorted(set(known.union(seen).execute()["partner_id"]))
+
+
+def _partner_rows(
+    awards: pd.DataFrame, model: ScoreModel, ids: list[str]
+) -> list[dict[str, Any]]:
+    points: dict[str, dict[str, float]] = {
+        partner_id: {rule.id: 0.0 for rule in model.rules} for partner_id in ids
+    }
+    for row in awards.itertuples(index=False):
+        points.setdefault(row.partner_id, {rule.id: 0.0 for rule in model.rules})
+        points[row.partner_id][row.rule_id] += float(row.points)
+    return [
+        {
+            "partner_id": partner_id,
+            "score": number(sum(rules.values())),
+            "rules": {rule_id: number(value) for rule_id, value in rules.items()},
+        }
+        for partner_id, rules in points.items()
+    ]
+
+
 def score_partners(
-    db: Database, model: ScoreModel, *, zone: ZoneInfo, as_of: date | None = None
+    tables: Tables, model: ScoreModel, *, zone: ZoneInfo, as_of: date | None = None
 ) -> dict[str, Any]:
     """Score every partner with ``model``.
 
@@ -104,165 +319,33 @@ def score_partners(
     -------
     dict
         ``{"as_of", "model", "partners": [{"partner_id", "score", "rules"}]}`` with
-        every partner of the partners table and every partner id seen in events,
-        each with the points of every rule (zeros included), sorted by score
-        descending and then partner_id. Whole numbers are ints.
+        every partner of the partners table and every partner of the events, each
+        with the points of every rule (zeros included), sorted by score descending
+        and then partner_id. Whole numbers are ints.
     """
-    events = db.table("events")
+    events = tables.table("events")
     as_of = default_as_of(events, zone) if as_of is None else as_of
     awards = evaluate_rules(
-        db,
+        tables,
         model.rules,
         zone=zone,
-        events=_model_events(db, model, as_of, zone),
+        events=model_events(tables, model, as_of, zone),
         as_of=as_of,
+        half_life_days=model.half_life_days,
     )
-    partners = db.table("partners")
-    known = partners.select(partner_id=partners.partner_id.cast("string"))
-    seen = events.filter(events.partner_id.notnull()).select(
-        partner_id=events.partner_id.cast("string")
-    )
-    partner_ids = sorted(set(known.union(seen).execute()["partner_id"]))
-    points: dict[str, dict[str, float]] = {
-        partner_id: {rule.id: 0.0 for rule in model.rules} for partner_id in partner_ids
-    }
-    for row in awards.itertuples(index=False):
-        points.setdefault(row.partner_id, {rule.id: 0.0 for rule in model.rules})
-        points[row.partner_id][row.rule_id] += float(row.points)
-    partners = [
-        {
-            "partner_id": partner_id,
-            "score": _number(sum(rules.values())),
-            "rules": {rule_id: _number(value) for rule_id, value in rules.items()},
-        }
-        for partner_id, rules in points.items()
-    ]
+    partners = _partner_rows(awards, model, partner_ids(tables))
     partners.sort(key=lambda partner: (-partner["score"], partner["partner_id"]))
     return {"as_of": as_of.isoformat(), "model": model.model, "partners": partners}
 
 
-def period_name(period: Period, start: Any, as_of: date) -> str:
-    """Name a period: ``2024-02-01``, ``2025-W01``, ``2024-02``, ``2024-Q1``."""
-    if period.kind == "lifetime":
-        return "lifetime"
-    if period.kind == "rolling_days":
-        first = date.fromordinal(as_of.toordinal() - int(period.days or 1) + 1)
-        return f"{first.isoformat()}..{as_of.isoformat()}"
-    day = pd.Timestamp(start).date()
-    if period.kind == "day":
-        return day.isoformat()
-    if period.kind == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    if period.kind == "month":
-        return f"{day.year}-{day.month:02d}"
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-
-
-def _explain_rule(
-    db: Database,
-    rule: Rule,
-    events: ir.Table,
-    *,
-    partner_id: str,
-    as_of: date,
-    zone: ZoneInfo,
-    points: float,
-) -> dict[str, Any]:
-    """Return one rule's periods for one partner: count, threshold, events behind it."""
-    own = events.filter(events.partner_id == partner_id)
-    bucketed = rule_events(own, db.table("assets"), rule, as_of=as_of, zone=zone)
-    # One aggregation for both, because a join on the null period_start of lifetime
-    # and rolling windows would match nothing.
-    joined = (
-        bucketed.group_by("period_start")
-        .aggregate(
-            value=count_measure(bucketed, rule.count),
-            event_ids=bucketed.event_id.collect(order_by=bucketed.occurred_at),
-        )
-        .execute()
-    )
-    periods = []
-    for row in joined.sort_values("period_start").itertuples(index=False):
-        value = None if pd.isna(row.value) else float(row.value)
-        qualifies = value is not None and value >= rule.at_least
-        if rule.at_most is not None and value is not None:
-            qualifies = qualifies and value <= rule.at_most
-        periods.append(
-            {
-                "period": period_name(rule.period, row.period_start, as_of),
-                "count": None if value is None else _number(value),
-                "qualifies": bool(qualifies),
-                "event_ids": list(row.event_ids) if row.event_ids is not None else [],
-            }
-        )
-    return {
-        "rule_id": rule.id,
-        "label": rule.label,
-        "count": rule.count.describe(),
-        "at_least": _number(rule.at_least),
-        "at_most": None if rule.at_most is None else _number(rule.at_most),
-        "period": rule.period.describe(),
-        "award": rule.award,
-        "points": _number(points),
-        "periods": periods,
-    }
-
-
-def explain_partner(
-    db: Database,
-    model: ScoreModel,
-    partner_id: str,
-    *,
-    zone: ZoneInfo,
-    as_of: date | None = None,
-) -> dict[str, Any]:
-    """Explain a partner's score: for each rule, the periods and the events behind it.
-
-    Raises
-    ------
-    NotFoundError
-        If ``partner_id`` is neither in the partners table nor in any event.
-    """
-    events = db.table("events")
-    as_of = default_as_of(events, zone) if as_of is None else as_of
-    known = db.table("partners").filter(lambda t: t.partner_id == partner_id).count()
-    seen = events.filter(events.partner_id == partner_id).count()
-    if known.execute() == 0 and seen.execute() == 0:
-        raise NotFoundError(
-            f"Partner {partner_id!r} not found in partners or events. "
-            "Run 'partnerlift score' to list the partner ids."
-        )
-    scored = _model_events(db, model, as_of, zone)
-    awards = evaluate_rules(db, model.rules, zone=zone, events=scored, as_of=as_of)
-    mine = awards[awards["partner_id"] == partner_id]
-    earned = dict(zip(mine["rule_id"], mine["points"], strict=True))
-    rules = [
-        _explain_rule(
-            db,
-            rule,
-            scored,
-            partner_id=partner_id,
-            as_of=as_of,
-            zone=zone,
-            points=earned.get(rule.id, 0.0),
-        )
-        for rule in model.rules
-    ]
-    score = sum(float(rule["points"]) for rule in rules)
-    return {
-        "as_of": as_of.isoformat(),
-        "model": model.model,
-        "partner_id": partner_id,
-        "score": _number(score),
-        "rules": rules,
-    }
-
-
 __all__ = [
+    "Tables",
+    "attributed_events",
+    "award_periods",
     "default_as_of",
     "evaluate_rules",
-    "explain_partner",
-    "period_name",
+    "model_events",
+    "number",
+    "partner_ids",
     "score_partners",
 ]

@@ -15,7 +15,8 @@ from partnerlift.settings.times import get_zone
 
 SETTINGS_FILE = "partnerlift.toml"
 LOCALES = ("ja", "en")
-ENGINES = ("duckdb",)
+# The engine that scores: DuckDB, or PySpark in local mode (the `spark` extra).
+ENGINES = ("duckdb", "pyspark")
 
 
 @dataclass

@@ -6,7 +6,7 @@ buckets are taken from, ``*_local`` holds the wall-clock time in the workspace's
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES: dict[str, str] = {
     "import_batches": """
@@ -20,7 +20,10 @@ TABLES: dict[str, str] = {
             inserted BIGINT NOT NULL,
             duplicates BIGINT NOT NULL,
             rejected BIGINT NOT NULL,
-            filtered BIGINT NOT NULL DEFAULT 0
+            filtered BIGINT NOT NULL DEFAULT 0,
+            updated BIGINT NOT NULL DEFAULT 0,
+            footer BIGINT NOT NULL DEFAULT 0,
+            observed_at TIMESTAMP
         )""",
     "rejected_rows": """
         CREATE TABLE IF NOT EXISTS rejected_rows (
@@ -92,6 +95,65 @@ TABLES: dict[str, str] = {
             stage VARCHAR,
             batch_id VARCHAR
         )""",
+    # One row per import that inserted or changed a deal: the deal as that export
+    # showed it at observed_at, so a deal's status and stage as of a date can be
+    # rebuilt from successive CRM snapshots.
+    "deal_history": """
+        CREATE TABLE IF NOT EXISTS deal_history (
+            deal_id VARCHAR NOT NULL,
+            observed_at TIMESTAMP NOT NULL,
+            change VARCHAR NOT NULL,
+            partner_id VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            closed_at TIMESTAMP,
+            status VARCHAR NOT NULL,
+            amount DOUBLE,
+            currency VARCHAR,
+            stage VARCHAR,
+            batch_id VARCHAR NOT NULL
+        )""",
+    # API keys of the HTTP service; only a SHA-256 hash of each key is stored.
+    "api_keys": """
+        CREATE TABLE IF NOT EXISTS api_keys (
+            key_id VARCHAR PRIMARY KEY,
+            key_hash VARCHAR NOT NULL UNIQUE,
+            scope VARCHAR NOT NULL,
+            label VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            revoked_at TIMESTAMP
+        )""",
+    # Requests the service has committed, so that a retried request adds nothing.
+    "ingest_requests": """
+        CREATE TABLE IF NOT EXISTS ingest_requests (
+            source VARCHAR NOT NULL,
+            request_key VARCHAR NOT NULL,
+            received_at TIMESTAMP NOT NULL,
+            response VARCHAR NOT NULL,
+            PRIMARY KEY (source, request_key)
+        )""",
+    # xAPI statements as received. Each is also stored as one event, except
+    # voiding statements (voids names the statement they void) and voided ones.
+    "xapi_statements": """
+        CREATE TABLE IF NOT EXISTS xapi_statements (
+            statement_id VARCHAR PRIMARY KEY,
+            event_id VARCHAR,
+            verb VARCHAR NOT NULL,
+            actor VARCHAR NOT NULL,
+            voids VARCHAR,
+            voided BOOLEAN NOT NULL DEFAULT false,
+            stored_at TIMESTAMP NOT NULL,
+            statement VARCHAR NOT NULL,
+            batch_id VARCHAR
+        )""",
+    # Anonymous ids that a tracking library sent before the user identified.
+    "identities": """
+        CREATE TABLE IF NOT EXISTS identities (
+            source VARCHAR NOT NULL,
+            anonymous_id VARCHAR NOT NULL,
+            user_id VARCHAR NOT NULL,
+            linked_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (source, anonymous_id)
+        )""",
 }
 
 # Migrations from version N to N + 1, applied in order by Database.migrate.
@@ -99,6 +161,13 @@ MIGRATIONS: dict[int, list[str]] = {
     # Rows dropped by a mapping's filter, so that a batch's counts add up to read.
     1: [
         "ALTER TABLE import_batches ADD COLUMN IF NOT EXISTS filtered BIGINT DEFAULT 0"
+    ],
+    # Deals changed by a later CRM export, report footer lines skipped and when
+    # the export was taken. The new tables of version 3 are created from TABLES.
+    2: [
+        "ALTER TABLE import_batches ADD COLUMN IF NOT EXISTS updated BIGINT DEFAULT 0",
+        "ALTER TABLE import_batches ADD COLUMN IF NOT EXISTS footer BIGINT DEFAULT 0",
+        "ALTER TABLE import_batches ADD COLUMN IF NOT EXISTS observed_at TIMESTAMP",
     ],
 }
 

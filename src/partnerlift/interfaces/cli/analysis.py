@@ -8,7 +8,12 @@ from typing import Annotated, Any
 import typer
 
 from partnerlift.analysis import Finding, analyze, load_study
-from partnerlift.analysis.statements import format_percent, format_ratio
+from partnerlift.analysis.statements import (
+    format_amount,
+    format_days,
+    format_percent,
+    format_ratio,
+)
 from partnerlift.interfaces.cli.app import (
     FormatOption,
     OutputFormat,
@@ -30,9 +35,37 @@ register(
         "analysis.table.with": {"en": "With", "ja": "達成"},
         "analysis.table.without": {"en": "Without", "ja": "未達成"},
         "analysis.table.ratio": {
-            "en": "Risk ratio (95% CI)",
-            "ja": "リスク比（95%CI）",
+            "en": "Ratio (95% CI)",
+            "ja": "比（95%CI）",
         },
+        "analysis.table.detectable": {
+            "en": "Detectable (80% power)",
+            "ja": "検出可能（検出力80%）",
+        },
+        "analysis.table.days": {
+            "en": "{value} days ({events} of {total})",
+            "ja": "{value}日（{total}社中{events}社）",
+        },
+        "analysis.table.deals": {
+            "en": "{value} ({events} of {total} deals)",
+            "ja": "{value}（{total}件中{events}件）",
+        },
+        "analysis.table.rate": {
+            "en": "{value}/yr ({events} of {total})",
+            "ja": "年{value}件（{total}社中{events}社）",
+        },
+        "analysis.table.prior": {
+            "en": "Left out as already reached before the exposure window: {counts}.",
+            "ja": "達成期間の前にすでに成果に達していたため除外: {counts}。",
+        },
+        "analysis.table.prior_count": {
+            "en": "{outcome} {count}",
+            "ja": "{outcome} {count}社",
+        },
+        "analysis.measure.risk_ratio": {"en": "RR", "ja": "RR"},
+        "analysis.measure.time_ratio": {"en": "TR", "ja": "時間比"},
+        "analysis.measure.hazard_ratio": {"en": "HR", "ja": "HR"},
+        "analysis.measure.ratio_of_means": {"en": "MR", "ja": "平均比"},
         "analysis.table.adjusted": {"en": "Adjusted", "ja": "調整後"},
         "analysis.table.q": {"en": "q", "ja": "q"},
         "analysis.table.status": {"en": "Status", "ja": "状態"},
@@ -64,27 +97,64 @@ register(
             "ja": "商談化率",
         },
         "analysis.outcome_name.win_rate": {"en": "win rate", "ja": "受注率"},
+        "analysis.outcome_name.deal_win_rate": {
+            "en": "deal win rate",
+            "ja": "商談単位の受注率",
+        },
+        "analysis.outcome_name.lead_time": {
+            "en": "time to first deal",
+            "ja": "最初の商談までの日数",
+        },
+        "analysis.outcome_name.revenue": {"en": "revenue", "ja": "受注額"},
     }
 )
 
-CSV_COLUMNS = [name for name in Finding.__dataclass_fields__]
+CSV_COLUMNS = [name for name in Finding.__dataclass_fields__ if name != "curves"]
 
 
-def _interval(estimate: Any, low: Any, high: Any, locale: str) -> str:
+def _interval(
+    estimate: Any, low: Any, high: Any, locale: str, measure: str | None = None
+) -> str:
     if estimate is None:
         return ""
-    return text(
+    cell = text(
         "analysis.table.interval",
         locale,
         estimate=format_ratio(estimate, locale),
         ci_low=format_ratio(low, locale),
         ci_high=format_ratio(high, locale),
     )
+    if measure is None or measure == "risk_ratio":
+        return cell
+    return f"{text(f'analysis.measure.{measure}', locale)} {cell}"
 
 
-def _group(value: Any, events: int, total: int, locale: str) -> str:
+def _group(
+    value: Any, events: int, total: int, locale: str, finding: dict[str, Any]
+) -> str:
+    outcome = finding.get("outcome")
+    if finding.get("measure") == "hazard_ratio":
+        shown = "-" if value is None else f"{value:.2f}"
+        return text(
+            "analysis.table.rate", locale, value=shown, events=events, total=total
+        )
+    if outcome == "lead_time":
+        shown = "-" if value is None else format_days(value, locale)
+        return text(
+            "analysis.table.days", locale, value=shown, events=events, total=total
+        )
+    if outcome == "revenue":
+        shown = "-" if value is None else format_amount(value, locale)
+        return text(
+            "analysis.table.counts", locale, value=shown, events=events, total=total
+        )
+    name = (
+        "analysis.table.deals"
+        if outcome == "deal_win_rate"
+        else ("analysis.table.counts")
+    )
     return text(
-        "analysis.table.counts",
+        name,
         locale,
         value=format_percent(value, locale) if total else "-",
         events=events,
@@ -98,21 +168,56 @@ def _q_cell(q_value: float | None) -> str:
     return "<0.001" if q_value < 0.001 else f"{q_value:.3f}"
 
 
+def _detectable_cell(value: float | None, locale: str) -> str:
+    return "" if value is None else format_ratio(value, locale)
+
+
+def _prior_line(findings: list[dict[str, Any]], locale: str) -> str | None:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        count = finding.get("n_excluded_prior") or 0
+        if count:
+            counts.setdefault(finding["outcome"], count)
+    if not counts:
+        return None
+    parts = [
+        text(
+            "analysis.table.prior_count",
+            locale,
+            outcome=text(f"analysis.outcome_name.{outcome}", locale),
+            count=count,
+        )
+        for outcome, count in counts.items()
+    ]
+    return text("analysis.table.prior", locale, counts=", ".join(parts))
+
+
 def _table_row(finding: dict[str, Any], locale: str) -> list[str]:
     q_value = finding["q_value"]
     return [
         finding["behavior_label"],
         text(f"analysis.outcome_name.{finding['outcome']}", locale),
         _group(
-            finding["value_with"], finding["events_with"], finding["n_with"], locale
+            finding["value_with"],
+            finding["events_with"],
+            finding["n_with"],
+            locale,
+            finding,
         ),
         _group(
             finding["value_without"],
             finding["events_without"],
             finding["n_without"],
             locale,
+            finding,
         ),
-        _interval(finding["estimate"], finding["ci_low"], finding["ci_high"], locale),
+        _interval(
+            finding["estimate"],
+            finding["ci_low"],
+            finding["ci_high"],
+            locale,
+            finding.get("measure"),
+        ),
         _interval(
             finding["adjusted_estimate"],
             finding["adjusted_ci_low"],
@@ -120,6 +225,7 @@ def _table_row(finding: dict[str, Any], locale: str) -> list[str]:
             locale,
         ),
         _q_cell(q_value),
+        _detectable_cell(finding.get("detectable_effect"), locale),
         text(f"analysis.status.{finding['status']}", locale),
     ]
 
@@ -136,6 +242,7 @@ def print_findings(result: dict[str, Any], locale: str) -> None:
             "ratio",
             "adjusted",
             "q",
+            "detectable",
             "status",
         )
     ]
@@ -155,6 +262,9 @@ def print_findings(result: dict[str, Any], locale: str) -> None:
                 followup=findings[0]["n_excluded_followup"],
             )
         )
+        prior = _prior_line(findings, locale)
+        if prior:
+            typer.echo(prior)
     statement_key = "statement_ja" if locale == "ja" else "statement_en"
     for finding in findings:
         typer.echo("")

@@ -1,3 +1,84 @@
-"""The ``partnerlift keys`` command."""
+"""``partnerlift keys {create,list,revoke}``: API keys of the HTTP service."""
 
 from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from partnerlift.interfaces.cli.app import (
+    FormatOption,
+    OutputFormat,
+    app,
+    current_workspace,
+    emit_csv,
+    emit_json,
+    emit_table,
+    open_database,
+    stderr,
+)
+from partnerlift.interfaces.http.apikeys import create_key, list_keys, revoke_key
+
+KEY_COLUMNS = ["key_id", "scope", "label", "created_at", "revoked_at"]
+
+keys_app = typer.Typer(
+    name="keys", no_args_is_help=True, help="Create, list and revoke API keys."
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command(name="create")
+def create(
+    ctx: typer.Context,
+    scope: Annotated[
+        str,
+        typer.Option(
+            "--scope", help="ingest, read, admin or partner:<id> (that partner only)."
+        ),
+    ],
+    label: Annotated[
+        str | None, typer.Option("--label", help="A note on what the key is for.")
+    ] = None,
+) -> None:
+    """Create an API key and print it alone on stdout; it is not shown again.
+
+    Example: partnerlift keys create --scope ingest --label "LMS" > lms.key
+    """
+    workspace = current_workspace(ctx)
+    with open_database(workspace) as db:
+        key, text = create_key(db, scope, label)
+    typer.echo(text)
+    stderr.print(
+        f"Created key {key.key_id} with scope {key.scope}. Only its hash is stored, "
+        "so keep the key now.",
+        markup=False,
+        highlight=False,
+    )
+
+
+@keys_app.command(name="list")
+def list_command(ctx: typer.Context, output: FormatOption = OutputFormat.table) -> None:
+    """List the API keys by id and scope (never the keys themselves)."""
+    workspace = current_workspace(ctx)
+    with open_database(workspace) as db:
+        keys = list_keys(db)
+    if output is OutputFormat.json:
+        emit_json(keys)
+    elif output is OutputFormat.csv:
+        emit_csv(keys, KEY_COLUMNS)
+    else:
+        emit_table(
+            None, KEY_COLUMNS, [[key[name] for name in KEY_COLUMNS] for key in keys]
+        )
+
+
+@keys_app.command(name="revoke")
+def revoke(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(help="The key id, as 'keys list' shows it.")],
+) -> None:
+    """Revoke an API key; requests with it are rejected from now on."""
+    workspace = current_workspace(ctx)
+    with open_database(workspace) as db:
+        revoke_key(db, key_id)
+    stderr.print(f"Revoked key {key_id}.", markup=False, highlight=False)

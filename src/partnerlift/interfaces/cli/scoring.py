@@ -1,8 +1,11 @@
-"""``partnerlift score`` and ``partnerlift explain``: scores and their sources."""
+"""``partnerlift score`` and ``partnerlift explain``: scores, replays and sources."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +21,14 @@ from partnerlift.interfaces.cli.app import (
     emit_table,
     open_database,
 )
-from partnerlift.scoring import ScoreModel, explain_partner, load_model, score_partners
+from partnerlift.scoring import (
+    ScoreModel,
+    explain_partner,
+    load_model,
+    score_partners,
+    score_timeline,
+)
+from partnerlift.scoring.engines import SparkTables, scoring_tables
 from partnerlift.scoring.messages import text
 from partnerlift.settings import Workspace
 from partnerlift.settings.times import parse_date
@@ -43,6 +53,36 @@ AsOfOption = Annotated[
 ]
 
 
+class TimelineUnit(StrEnum):
+    """The periods of a replay."""
+
+    week = "week"
+    month = "month"
+    quarter = "quarter"
+
+
+TimelineOption = Annotated[
+    TimelineUnit | None,
+    typer.Option(
+        "--timeline",
+        help="Replay the model: each partner's score at the end of every ISO week, "
+        "month or quarter from the first event to the as-of date.",
+    ),
+]
+
+
+@contextmanager
+def _scoring_tables(workspace: Workspace) -> Iterator[Any]:
+    """Open the database and the engine that the workspace's settings choose."""
+    with open_database(workspace) as db:
+        tables = scoring_tables(db, workspace.settings.engine)
+        try:
+            yield tables
+        finally:
+            if isinstance(tables, SparkTables):
+                tables.close()
+
+
 def _as_of(value: str | None) -> date | None:
     return None if value is None else parse_date(value, source="--as-of date")
 
@@ -62,6 +102,7 @@ def score(
     ctx: typer.Context,
     model: ModelOption = None,
     as_of: AsOfOption = None,
+    timeline: TimelineOption = None,
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Score every partner with the points of each rule, top partners first.
@@ -71,8 +112,11 @@ def score(
     workspace = current_workspace(ctx)
     score_model = _model(workspace, model)
     cutoff = _as_of(as_of)
-    with open_database(workspace) as db:
-        result = score_partners(db, score_model, zone=workspace.zone, as_of=cutoff)
+    if timeline is not None:
+        _timeline(workspace, score_model, cutoff, timeline.value, output)
+        return
+    with _scoring_tables(workspace) as tables:
+        result = score_partners(tables, score_model, zone=workspace.zone, as_of=cutoff)
     rule_ids = [rule.id for rule in score_model.rules]
     if output is OutputFormat.json:
         emit_json(result)
@@ -103,6 +147,60 @@ def score(
     emit_table(title, columns, table_rows)
 
 
+def _timeline(
+    workspace: Workspace,
+    score_model: ScoreModel,
+    cutoff: date | None,
+    every: Any,
+    output: OutputFormat,
+) -> None:
+    """Print each partner's score at the end of every period."""
+    with _scoring_tables(workspace) as tables:
+        result = score_timeline(
+            tables, score_model, zone=workspace.zone, every=every, as_of=cutoff
+        )
+    if output is OutputFormat.json:
+        emit_json(result)
+        return
+    rule_ids = [rule.id for rule in score_model.rules]
+    rows = [
+        {
+            "partner_id": partner["partner_id"],
+            "period_end": point["period_end"],
+            "score": point["score"],
+            **point["rules"],
+        }
+        for partner in result["partners"]
+        for point in partner["timeline"]
+    ]
+    if output is OutputFormat.csv:
+        emit_csv(rows, ["partner_id", "period_end", "score", *rule_ids])
+        return
+    locale = workspace.locale
+    columns = [
+        text("scoring.column.partner", locale),
+        text("scoring.column.period_end", locale),
+        text("scoring.column.score", locale),
+        *rule_ids,
+    ]
+    table_rows = [
+        [
+            row["partner_id"],
+            row["period_end"],
+            row["score"],
+            *(row[key] for key in rule_ids),
+        ]
+        for row in rows
+    ]
+    title = text(
+        "scoring.title.timeline",
+        locale,
+        model=_title(score_model, locale),
+        as_of=result["as_of"],
+    )
+    emit_table(title, columns, table_rows)
+
+
 def _threshold(rule: dict[str, Any]) -> str:
     if rule["at_most"] is None:
         return f">= {rule['at_least']}"
@@ -121,14 +219,20 @@ def _explain_rows(result: dict[str, Any], locale: str) -> list[dict[str, Any]]:
     """Flatten an explanation into one row per rule and period."""
     rows = []
     for rule in result["rules"]:
-        base = {
-            "rule_id": rule["rule_id"],
-            "threshold": _threshold(rule),
-            "points": rule["points"],
-        }
+        base = {"rule_id": rule["rule_id"], "threshold": _threshold(rule)}
         if not rule["periods"]:
             rows.append(
-                {**base, "period": "", "count": 0, "qualifies": False, "event_ids": []}
+                {
+                    **base,
+                    "period": "",
+                    "count": 0,
+                    "qualifies": False,
+                    "earned_at": None,
+                    "base_points": 0,
+                    "decay": 1,
+                    "points": 0,
+                    "event_ids": [],
+                }
             )
         for period in rule["periods"]:
             rows.append({**base, **period})
@@ -150,9 +254,9 @@ def explain(
     workspace = current_workspace(ctx)
     score_model = _model(workspace, model)
     cutoff = _as_of(as_of)
-    with open_database(workspace) as db:
+    with _scoring_tables(workspace) as tables:
         result = explain_partner(
-            db, score_model, partner, zone=workspace.zone, as_of=cutoff
+            tables, score_model, partner, zone=workspace.zone, as_of=cutoff
         )
     if output is OutputFormat.json:
         emit_json(result)
@@ -170,15 +274,26 @@ def explain(
                 "threshold",
                 "qualifies",
                 "event_ids",
+                "earned_at",
+                "base_points",
+                "decay",
                 "points",
             ],
         )
         return
-    columns = [
-        text(f"scoring.column.{name}", locale)
-        for name in ("rule", "period", "count", "threshold", "qualifies", "events")
-    ]
-    columns.append(text("scoring.column.points", locale))
+    names = (
+        "rule",
+        "period",
+        "count",
+        "threshold",
+        "qualifies",
+        "events",
+        "earned_at",
+        "base_points",
+        "decay",
+        "points",
+    )
+    columns = [text(f"scoring.column.{name}", locale) for name in names]
     table_rows = [
         [
             row["rule_id"],
@@ -187,6 +302,9 @@ def explain(
             row["threshold"],
             text("scoring.yes" if row["qualifies"] else "scoring.no", locale),
             _event_list(row["event_ids"], locale) or text("scoring.no_events", locale),
+            row["earned_at"] or "",
+            row["base_points"],
+            row["decay"],
             row["points"],
         ]
         for row in rows

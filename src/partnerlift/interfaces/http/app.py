@@ -1,0 +1,451 @@
+"""The HTTP API: events in (our batch format, xAPI, Segment), scores out.
+
+Every data endpoint needs an API key (``Authorization: Bearer KEY``, or the key as
+the basic-auth user name the way Segment's libraries send a write key) whose scope
+allows it. Every failure has one JSON shape: ``{"error": {"message", "problems",
+"status"}}``. A response that reports events as stored is sent only after their
+transaction committed. The workspace database has one writer, so requests that
+touch it run one at a time in a worker thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from partnerlift import __version__
+from partnerlift.errors import NotFoundError, PartnerliftError
+from partnerlift.ingest.importer import ImportResult, import_source
+from partnerlift.ingest.records import rows_from_objects
+from partnerlift.ingest.segment import import_segment, message_list
+from partnerlift.interfaces.http.apikeys import ApiKey, authenticate
+from partnerlift.interfaces.http.limits import BodyLimit
+from partnerlift.interfaces.http.statements import (
+    ConflictError,
+    StatementStore,
+    remember_response,
+    stored_response,
+)
+from partnerlift.settings import Workspace, open_workspace
+from partnerlift.store import Database
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_ITEMS = 10_000
+
+
+class ApiError(Exception):
+    """An error response with its status, message and problems."""
+
+    def __init__(
+        self, status: int, message: str, problems: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.problems = problems or []
+
+
+def error_body(status: int, message: str, problems: list[Any] | None = None) -> dict:
+    """Return the one JSON shape of every error response."""
+    return {"error": {"message": message, "problems": problems or [], "status": status}}
+
+
+class Service:
+    """The workspace, its database connection and the lock that serialises use."""
+
+    def __init__(self, workspace: Workspace, max_items: int) -> None:
+        self.workspace = workspace
+        self.db = Database(workspace.database_path)
+        self.lock = threading.Lock()
+        self.max_items = max_items
+        self.statements = StatementStore(self.db, workspace)
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Run ``work`` in a worker thread while holding the database lock."""
+
+        def locked() -> T:
+            with self.lock:
+                return work()
+
+        return await anyio.to_thread.run_sync(locked)
+
+    async def authorize(
+        self, request: Request, needed: str, partner_id: str | None = None
+    ) -> ApiKey:
+        """Return the request's API key if its scope allows ``needed``.
+
+        Raises
+        ------
+        ApiError
+            401 without a valid key, 403 when its scope does not allow this.
+        """
+        text = _key_text(request)
+        if not text:
+            raise ApiError(
+                401,
+                "Missing API key. Send 'Authorization: Bearer KEY', or the key as "
+                "the basic-auth user name; create one with 'partnerlift keys create'.",
+            )
+        key = await self.run(lambda: authenticate(self.db, text))
+        if key is None:
+            raise ApiError(401, "Invalid or revoked API key. Check the key you send.")
+        if not key.allows(needed, partner_id):
+            raise ApiError(
+                403,
+                f"The key's scope {key.scope!r} does not allow this request, which "
+                f"needs {needed!r}. Use a key with that scope.",
+            )
+        return key
+
+
+def _key_text(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            user, _, password = base64.b64decode(value).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return user or password or None
+    return None
+
+
+async def read_json(request: Request) -> Any:
+    """Return the request body as JSON.
+
+    Raises
+    ------
+    ApiError
+        400 if the body is not valid JSON.
+    """
+    body = await request.body()
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ApiError(400, f"Invalid JSON in the request body: {error}.") from None
+
+
+def create_app(
+    workspace_root: str | Path,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> FastAPI:
+    """Create the API for the workspace at ``workspace_root``.
+
+    ``max_body_bytes`` and ``max_items`` (events or messages per request) are the
+    size limits; a request over either gets 413 with the limit.
+    """
+    workspace = open_workspace(workspace_root)
+    service = Service(workspace, max_items)
+    app = FastAPI(
+        title="partnerlift",
+        version=__version__,
+        description="Partner support events in, engagement scores out.",
+    )
+    app.state.service = service
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    _add_error_handlers(app)
+    _add_event_routes(app, service)
+    _add_segment_routes(app, service)
+    _add_xapi_routes(app, service)
+    _add_read_routes(app, service)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        logger.info(
+            "%s %s: %d %s", request.method, request.url.path, error.status, error
+        )
+        return JSONResponse(
+            error_body(error.status, error.message, error.problems), error.status
+        )
+
+    @app.exception_handler(PartnerliftError)
+    async def partnerlift_error(
+        request: Request, error: PartnerliftError
+    ) -> JSONResponse:
+        status = 404 if isinstance(error, NotFoundError) else 400
+        if isinstance(error, ConflictError):
+            status = 409
+        problems = [problem.as_dict() for problem in getattr(error, "problems", [])]
+        message = str(error).split("\n", 1)[0]
+        logger.info("%s %s: %d %s", request.method, request.url.path, status, message)
+        return JSONResponse(error_body(status, message, problems), status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(
+        request: Request, error: RequestValidationError
+    ) -> JSONResponse:
+        problems = [
+            {
+                "field": ".".join(str(part) for part in item["loc"]),
+                "reason": item["msg"],
+            }
+            for item in error.errors()
+        ]
+        return JSONResponse(
+            error_body(422, "Invalid request: see problems.", problems), 422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(
+        request: Request, error: StarletteHTTPException
+    ) -> JSONResponse:
+        return JSONResponse(
+            error_body(error.status_code, str(error.detail)), error.status_code
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("Failed %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body(
+                500,
+                "Internal error; nothing of this request was stored. Retry it, and "
+                "report the error if it persists.",
+            ),
+            500,
+        )
+
+
+def _check_items(items: Any, service: Service, what: str) -> list[Any]:
+    if not isinstance(items, list):
+        raise ApiError(400, f"Invalid body: expected a JSON array of {what}.")
+    if len(items) > service.max_items:
+        raise ApiError(
+            413,
+            f"Too many {what}: {len(items):,} is over the limit of "
+            f"{service.max_items:,} per request. Send smaller batches.",
+        )
+    return items
+
+
+def _add_event_routes(app: FastAPI, service: Service) -> None:
+    @app.post("/api/v1/events", tags=["events"])
+    async def post_events(request: Request) -> JSONResponse:
+        """Store a JSON array of canonical events; return a result per item.
+
+        An ``Idempotency-Key`` header makes a retried request return the first
+        response and store nothing again; event ids (given or derived from the
+        content) also keep a retried event from being stored twice.
+        """
+        key = await service.authorize(request, "ingest")
+        items = _check_items(await read_json(request), service, "events")
+        idempotency = request.headers.get("idempotency-key")
+
+        def work() -> dict[str, Any]:
+            if idempotency:
+                stored = stored_response(service.db, key.key_id, idempotency)
+                if stored is not None:
+                    return stored
+            rows = rows_from_objects(
+                items,
+                f"api:{key.key_id}",
+                locale=service.workspace.locale,
+                ensure=("occurred_at", "action", "partner_id", "user_id"),
+            )
+
+            def remember(db: Database, result: ImportResult) -> None:
+                if idempotency:
+                    remember_response(
+                        db, key.key_id, idempotency, event_response(result)
+                    )
+
+            result = import_source(
+                service.db, service.workspace, "events", rows, before_commit=remember
+            )
+            return event_response(result)
+
+        return JSONResponse(await service.run(work))
+
+
+def event_response(result: ImportResult) -> dict[str, Any]:
+    """Return the counts of an event batch and a result per item."""
+    problems = {problem.line: problem for problem in result.problems}
+    results = []
+    for line in sorted(result.outcomes):
+        item: dict[str, Any] = {"index": line - 1, "status": result.outcomes[line]}
+        if line in problems:
+            item["field"] = problems[line].field
+            item["reason"] = problems[line].reason
+        results.append(item)
+    counts = {
+        name: value
+        for name, value in result.as_dict().items()
+        if name not in ("table", "file", "footer", "voided")
+    }
+    return {**counts, "results": results}
+
+
+def _add_segment_routes(app: FastAPI, service: Service) -> None:
+    async def handle(request: Request, kind: str | None) -> JSONResponse:
+        key = await service.authorize(request, "ingest")
+        payload = await read_json(request)
+        if kind is None:
+            try:
+                messages = message_list(payload)
+            except ValueError as error:
+                raise ApiError(400, f"Invalid batch: {error}.") from None
+        else:
+            if not isinstance(payload, dict):
+                raise ApiError(400, "Invalid body: expected a JSON object.")
+            messages = [payload]
+        _check_items(messages, service, "messages")
+
+        def work() -> list[dict[str, Any]]:
+            result = import_segment(
+                service.db,
+                service.workspace,
+                messages,
+                source=key.key_id,
+                default_type=kind,
+            )
+            return result.outcomes
+
+        outcomes = await service.run(work)
+        if kind is not None and outcomes[0]["status"] == "rejected":
+            raise ApiError(400, outcomes[0]["reason"], [outcomes[0]])
+        return JSONResponse({"success": True, "results": outcomes})
+
+    @app.post("/v1/batch", tags=["segment"])
+    async def segment_batch(request: Request) -> JSONResponse:
+        """Segment-compatible batch: ``{"batch": [messages]}``."""
+        return await handle(request, None)
+
+    for kind in ("track", "identify", "group", "page", "screen", "alias"):
+        app.add_api_route(
+            f"/v1/{kind}",
+            _segment_endpoint(handle, kind),
+            methods=["POST"],
+            tags=["segment"],
+            summary=f"Segment-compatible {kind} call",
+        )
+
+
+def _segment_endpoint(handle: Callable[..., Any], kind: str) -> Callable[..., Any]:
+    async def endpoint(request: Request) -> JSONResponse:
+        return await handle(request, kind)
+
+    endpoint.__name__ = f"segment_{kind}"
+    return endpoint
+
+
+XAPI_VERSION = "1.0.3"
+
+
+def _add_xapi_routes(app: FastAPI, service: Service) -> None:
+    def check_version(request: Request) -> None:
+        version = request.headers.get("x-experience-api-version", "")
+        if not version.startswith("1.0"):
+            raise ApiError(
+                400,
+                "Missing or unsupported X-Experience-API-Version header: send "
+                f"'{XAPI_VERSION}'.",
+            )
+
+    def xapi_response(content: Any, status: int = 200) -> Response:
+        headers = {"X-Experience-API-Version": XAPI_VERSION}
+        if status == 204:
+            return Response(status_code=204, headers=headers)
+        return JSONResponse(content, status, headers=headers)
+
+    @app.post("/xapi/statements", tags=["xapi"])
+    async def post_statements(request: Request) -> Response:
+        """Store one statement or an array of statements (xAPI 1.0.3); return
+        their ids. The whole request is rejected if any statement is invalid."""
+        await service.authorize(request, "ingest")
+        check_version(request)
+        payload = await read_json(request)
+        items = payload if isinstance(payload, list) else [payload]
+        _check_items(items, service, "statements")
+        ids = await service.run(lambda: service.statements.store(items))
+        return xapi_response(ids)
+
+    @app.put("/xapi/statements", tags=["xapi"])
+    async def put_statement(request: Request, statementId: str) -> Response:
+        """Store one statement under ``statementId`` (xAPI 1.0.3); 204 on success,
+        409 if another statement has that id."""
+        await service.authorize(request, "ingest")
+        check_version(request)
+        payload = await read_json(request)
+        if not isinstance(payload, dict):
+            raise ApiError(400, "Invalid body: expected one statement object.")
+        if payload.get("id") not in (None, statementId):
+            raise ApiError(400, "The statement's id differs from statementId.")
+        statement = {**payload, "id": statementId}
+        await service.run(lambda: service.statements.store([statement]))
+        return xapi_response(None, 204)
+
+    @app.get("/xapi/statements", tags=["xapi"])
+    async def get_statements(
+        request: Request,
+        statementId: str | None = None,
+        voidedStatementId: str | None = None,
+    ) -> Response:
+        """Return one stored statement by ``statementId`` (or a voided one by
+        ``voidedStatementId``), or the latest 100 as ``{"statements", "more"}``."""
+        await service.authorize(request, "read")
+        check_version(request)
+        if statementId or voidedStatementId:
+            wanted = statementId or voidedStatementId or ""
+            found = await service.run(
+                lambda: service.statements.get(wanted, voided=bool(voidedStatementId))
+            )
+            if found is None:
+                raise ApiError(404, f"Statement {wanted!r} not found.")
+            return xapi_response(found)
+        latest = await service.run(lambda: service.statements.latest(100))
+        return xapi_response({"statements": latest, "more": ""})
+
+
+def _add_read_routes(app: FastAPI, service: Service) -> None:
+    @app.get("/api/v1/partners/{partner_id}/score", tags=["scores"])
+    async def partner_score(
+        request: Request, partner_id: str, as_of: str | None = None
+    ) -> JSONResponse:
+        """Return one partner's engagement score and the points of each rule.
+
+        ``as_of`` is a date (YYYY-MM-DD); by default the day of the latest event.
+        """
+        await service.authorize(request, "read", partner_id)
+        from partnerlift.scoring import load_model, score_partners
+        from partnerlift.settings.times import parse_date
+
+        day = parse_date(as_of, source="as_of") if as_of else None
+
+        def work() -> dict[str, Any]:
+            model = load_model(service.workspace.score_model_path)
+            return score_partners(
+                service.db, model, zone=service.workspace.zone, as_of=day
+            )
+
+        scores = await service.run(work)
+        for partner in scores["partners"]:
+            if partner["partner_id"] == partner_id:
+                return JSONResponse(
+                    {"as_of": scores["as_of"], "model": scores["model"], **partner}
+                )
+        raise ApiError(404, f"Partner {partner_id!r} not found.")
+
+
+__all__ = ["ApiError", "Service", "create_app", "error_body"]

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from partnerlift.interfaces.http.apikeys import create_key
+from partnerlift.settings import create_workspace
+from partnerlift.store import Database
+
+# The server imports pandas, Ibis and FastAPI before it listens; allow for a slow
+# machine.
+STARTUP_SECONDS = 90
+
+
+@dataclass
+class Server:
+    """A running ``partnerlift serve`` process and the keys made for it."""
+
+    process: subprocess.Popen
+    url: str
+    workspace: Path
+    keys: dict[str, str]
+
+    def client(self, scope: str = "admin") -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {self.keys[scope]}"},
+            timeout=60,
+        )
+
+    def database(self) -> Database:
+        """Open the workspace database; the server must be stopped first."""
+        return Database(self.workspace / "partnerlift.duckdb")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(root: Path, *extra: str) -> Server:
+    workspace = create_workspace(root / "ws", timezone="Asia/Tokyo", locale="en")
+    keys = {}
+    with Database(workspace.database_path) as db:
+        for scope in ("admin", "ingest", "read", "partner:P1"):
+            keys[scope] = create_key(db, scope)[1]
+    port = free_port()
+    log = (root / "server.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "partnerlift",
+            "--workspace",
+            str(workspace.root),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *extra,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError((root / "server.log").read_text())
+        try:
+            httpx.get(f"{url}/openapi.json", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError("The server did not start in time.")
+    return Server(process, url, workspace.root, keys)
+
+
+def stop_server(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server on a free loopback port with small limits, stopped after the
+    module's tests."""
+    running = start_server(
+        tmp_path_factory.mktemp("server"),
+        "--max-body-bytes",
+        "200000",
+        "--max-items",
+        "500",
+    )
+    yield running
+    stop_server(running)
