@@ -79,9 +79,7 @@ def generate(db: Database, partners: int, seed: int = 1) -> dict[str, int]:
     rates = rng.uniform(0.5, 5.0, size=KINDS)
     counts = rng.poisson(rates[None, :] * (0.6 + 0.4 * size[:, None]))
     partner_index = np.repeat(np.arange(partners), counts.sum(axis=1))
-    kind_index = np.concatenate(
-        [np.repeat(np.arange(KINDS), row) for row in counts]
-    )
+    kind_index = np.concatenate([np.repeat(np.arange(KINDS), row) for row in counts])
     offsets = rng.uniform(0, 90 * 86400, size=len(partner_index)).astype("int64")
     local = joined_local[partner_index] + offsets.astype("timedelta64[s]")
     db.insert_arrow(
@@ -185,7 +183,7 @@ FROM outcomes o LEFT JOIN behaviour b USING (partner_id)
 
 
 def pandas_cohort(db: Database) -> pd.DataFrame:
-    """The same cohort counts as ``SQL_COHORT``, in plain pandas."""
+    """Count the same cohort as ``SQL_COHORT`` does, in plain pandas."""
     partners = db.query("SELECT partner_id, joined_at FROM partners")
     events = db.query("SELECT partner_id, asset_id, occurred_at FROM events")
     assets = db.query("SELECT asset_id, kind FROM assets")

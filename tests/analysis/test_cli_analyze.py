@@ -96,3 +96,13 @@ def test_analyze_unknown_rule_exits_1(planted_workspace: Workspace) -> None:
 
     assert exit_code == 1
     assert stdout == ""
+
+
+def test_analyze_csv_has_new_columns(planted_workspace: Workspace) -> None:
+    exit_code, stdout = _analyze(planted_workspace, "csv")
+
+    header = next(csv.reader(io.StringIO(stdout)))
+    assert exit_code == 0
+    assert "detectable_effect" in header
+    assert "n_excluded_prior" in header
+    assert "curves" not in header

@@ -2,10 +2,10 @@
 
 Each of 200 simulated programs draws its partners' table directly (size, tier,
 behaviour done, outcome reached) rather than simulating events and importing them,
-so the 200 replicates take seconds; the full event pipeline is exercised with the
-same kind of planted effect by the demo's tests, which check that the adjusted
-interval of the onboarding video covers its true ratio of 2. The partner tables go
-through the same functions as an analysis: ``compare`` on a cohort.
+so the 200 replicates take seconds. The partner tables go through the same
+functions as an analysis: ``compare`` on a cohort. Five more programs of the demo's
+simulation (seeds 20 to 24) go through the whole pipeline, from simulated events to
+imported files to ``analyze``, and check the planted ratio of the onboarding video.
 
 The truth: within every size, partners with the behaviour reach the outcome twice
 as often (risk ratio 2.0). Larger partners both do the behaviour more and reach the
@@ -145,3 +145,63 @@ def test_crude_ratio_biased_upwards(replicates: dict) -> None:
 
     assert float(np.exp(np.mean(logs))) == pytest.approx(2.72, abs=0.1)
     assert _coverage(replicates["crude"]) < 0.5
+
+
+PIPELINE_SEEDS = range(20, 25)
+
+
+@pytest.fixture(scope="module")
+def pipeline_intervals(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
+    """Run five simulated programs of 500 partners through the whole pipeline:
+    simulate events and deals, write CSV files, import them, score and analyse
+    with the default study. Return each program's adjusted win-rate interval of
+    the onboarding video, whose true risk ratio within every size is 2.
+    """
+    from importlib import resources
+
+    from partnerlift.analysis import analyze, load_study
+    from partnerlift.ingest import import_file
+    from partnerlift.scoring import load_model
+    from partnerlift.settings import create_workspace
+    from partnerlift.simulation import simulate_program, write_program
+    from partnerlift.store import Database
+
+    study = load_study(
+        str(resources.files("partnerlift.analysis") / "default_study.yaml")
+    )
+    model = load_model(
+        str(resources.files("partnerlift.scoring") / "default_model.yaml")
+    )
+    intervals = []
+    for seed in PIPELINE_SEEDS:
+        folder = tmp_path_factory.mktemp(f"program{seed}")
+        workspace = create_workspace(folder / "ws", timezone="Asia/Tokyo")
+        paths = write_program(
+            simulate_program(partners=500, seed=seed), folder / "data"
+        )
+        with Database(workspace.database_path) as db:
+            for table in ("partners", "users", "assets", "events", "deals"):
+                import_file(db, workspace, table, paths[table])
+            result = analyze(db, study, model=model, zone=workspace.zone)
+        (finding,) = [
+            item
+            for item in result["findings"]
+            if item["behavior"] == "onboarding_video" and item["outcome"] == "win_rate"
+        ]
+        intervals.append(
+            (
+                finding["adjusted_estimate"],
+                finding["adjusted_ci_low"],
+                finding["adjusted_ci_high"],
+            )
+        )
+    return intervals
+
+
+@pytest.mark.slow
+def test_pipeline_recovers_planted_ratio(pipeline_intervals: list[tuple]) -> None:
+    # With 95% coverage each, at least 4 of 5 intervals cover the truth with
+    # probability 0.95**5 + 5 * 0.95**4 * 0.05 = 0.977.
+    covered = [low <= TRUE_RATIO <= high for _, low, high in pipeline_intervals]
+
+    assert sum(covered) >= 4

@@ -218,3 +218,83 @@ def test_statement_unclear_when_interval_spans_one() -> None:
     assert "about as often as the others (the interval includes 1)" in english
     assert "more often" not in english
     assert "他と明確には違わない" in japanese
+
+
+def test_planted_e_value(planted_findings: dict[str, Any]) -> None:
+    # Adjusted 2.00 (0.86 to 4.67): E-value 2 + sqrt(2 * 1) = 3.414214, and 1 for
+    # the interval because it includes 1.
+    finding = _finding(planted_findings, "opportunity_rate")
+
+    assert finding["e_value"] == pytest.approx(3.414214, abs=1e-6)
+    assert finding["e_value_ci"] == 1.0
+    assert finding["adjustment_method"] == "mantel_haenszel"
+
+
+def _sized_cohort(prior: list[tuple[bool, int, int]]) -> Cohort:
+    """The cohort of ``_cohort`` for 40/40 partners, with 10 deals each side, a
+    size and prior-period deals from (did the behaviour, partners, with a prior
+    deal) groups.
+    """
+    cohort = _cohort([(True, 40, 10), (False, 40, 10)])
+    partners = cohort.partners
+    partners["size"] = ["small", "large"] * 40
+    partners["deals_created_prior"] = 0
+    partners["deals_closed_prior"] = 0
+    partners["deals_won_prior"] = 0
+    for done, total, with_deal in prior:
+        rows = partners.index[partners["video"] == done][:total]
+        partners.loc[rows[:with_deal], "deals_created_prior"] = 1
+    return cohort
+
+
+def _study_with(**changes: Any) -> Study:
+    data = STUDY.model_dump()
+    data.update(changes)
+    return Study.model_validate(data)
+
+
+def test_negative_control_prior_period() -> None:
+    # Prior period: 20 of 40 with the behaviour had a deal, 10 of 40 without it,
+    # so the negative control's risk ratio is 0.5 / 0.25 = 2.
+    cohort = _sized_cohort([(True, 40, 20), (False, 40, 10)])
+
+    finding = compare(cohort, RULE, "opportunity_rate", _study_with(), "en")
+
+    assert finding.negative_control_estimate == pytest.approx(2.0)
+    assert finding.negative_control_ci_low > 1
+
+
+def test_regression_falls_back_with_few_events() -> None:
+    """20 events against 60 non-events: the rarer outcome has 20. Size and region
+    add one column each, so with the behaviour the model has three coefficients
+    and needs 10 * 3 = 30.
+    """
+    cohort = _sized_cohort([])
+    cohort.partners["region"] = ["east", "east", "west", "west"] * 20
+    study = _study_with(adjust_for=["size", "region"], adjustment="regression")
+
+    finding = compare(cohort, RULE, "opportunity_rate", study, "en")
+
+    assert finding.adjustment_note == "few_events_per_covariate"
+    assert finding.adjustment_method == "mantel_haenszel"
+
+
+def test_regression_with_enough_events() -> None:
+    cohort = _sized_cohort([])
+    study = _study_with(adjust_for=["size"], adjustment="regression")
+
+    finding = compare(cohort, RULE, "opportunity_rate", study, "en")
+
+    # 10/40 against 10/40 in both sizes alike: the adjusted ratio is 1.
+    assert finding.adjustment_method == "modified_poisson"
+    assert finding.adjusted_estimate == pytest.approx(1.0)
+
+
+def test_detectable_effect_on_insufficient() -> None:
+    cohort = _cohort([(True, 19, 5), (False, 20, 5)])
+
+    finding = compare(cohort, RULE, "opportunity_rate", STUDY, "en")
+
+    assert finding.status == "insufficient_data"
+    assert finding.detectable_effect is not None
+    assert "80% power" in state_finding(finding, STUDY, "Video", "en")

@@ -45,7 +45,7 @@ def outcomes_workspace(workspace: Workspace, insert_rows: InsertRows) -> Workspa
     partners, events, deals = [], [], []
 
     def deal(number: int, day: int, status: str, amount: float | None) -> None:
-        created = f"2024-01-31T10:00:00"
+        created = "2024-01-31T10:00:00"
         deals.append(
             {
                 "deal_id": f"D{number:02d}",
@@ -64,7 +64,11 @@ def outcomes_workspace(workspace: Workspace, insert_rows: InsertRows) -> Workspa
         )
         if number <= 30 or number > 60:
             events.append(_event(f"V{number:02d}", partner_id, "completed", "V1"))
-        downloads = 3 if number <= 10 else 1 if number <= 20 else 0
+        downloads = 0
+        if number <= 10:
+            downloads = 3
+        elif number <= 20:
+            downloads = 1
         for index in range(downloads):
             events.append(
                 _event(f"T{number:02d}-{index}", partner_id, "downloaded", "T1")
@@ -91,9 +95,7 @@ def outcomes_workspace(workspace: Workspace, insert_rows: InsertRows) -> Workspa
                 {
                     "asset_id": ["V1", "T1"],
                     "kind": ["video", "template"],
-                    "tags": pa.array(
-                        [["onboarding"], []], type=pa.list_(pa.string())
-                    ),
+                    "tags": pa.array([["onboarding"], []], type=pa.list_(pa.string())),
                 }
             ),
         )
@@ -189,7 +191,7 @@ def test_lead_time_restricted_means(outcome_findings: dict[str, Any]) -> None:
 
 def test_lead_time_median_needs_both_curves(outcome_findings: dict[str, Any]) -> None:
     # 20 of 30 with the video had a deal by day 20, so their curve reaches one
-    # half; only 10 of 30 without it ever did, so theirs never does.
+    # half. Only 10 of 30 without it ever had one, so theirs never does.
     finding = _finding(outcome_findings, "onboarding_video", "lead_time")
 
     assert finding["median_with"] is None

@@ -85,7 +85,9 @@ def test_balance_table_by_hand() -> None:
     0.25, each with variance 0.1875, so the standardized difference is
     0.5 / sqrt(0.1875) = 1.154701.
     """
-    partners = pd.DataFrame({"tier": ["gold"] * 3 + ["silver", "gold"] + ["silver"] * 3})
+    partners = pd.DataFrame(
+        {"tier": ["gold"] * 3 + ["silver", "gold"] + ["silver"] * 3}
+    )
     done = pd.Series([True] * 4 + [False] * 4)
 
     rows = standardized_differences(partners, done, ["tier"])

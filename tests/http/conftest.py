@@ -8,12 +8,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from partnerlift.interfaces.cli import app
 from partnerlift.interfaces.http.apikeys import create_key
-from partnerlift.settings import create_workspace
+from partnerlift.settings import open_workspace
 from partnerlift.store import Database
 
 # The server imports pandas, Ibis and FastAPI before it listens; allow for a slow
@@ -29,6 +32,7 @@ class Server:
     url: str
     workspace: Path
     keys: dict[str, str]
+    log: Any
 
     def client(self, scope: str = "admin") -> httpx.Client:
         return httpx.Client(
@@ -49,7 +53,11 @@ def free_port() -> int:
 
 
 def start_server(root: Path, *extra: str) -> Server:
-    workspace = create_workspace(root / "ws", timezone="Asia/Tokyo", locale="en")
+    initialised = CliRunner().invoke(
+        app, ["init", str(root / "ws"), "--timezone", "Asia/Tokyo", "--locale", "en"]
+    )
+    assert initialised.exit_code == 0, initialised.output
+    workspace = open_workspace(root / "ws")
     keys = {}
     with Database(workspace.database_path) as db:
         for scope in ("admin", "ingest", "read", "partner:P1"):
@@ -77,6 +85,7 @@ def start_server(root: Path, *extra: str) -> Server:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            log.close()
             raise RuntimeError((root / "server.log").read_text())
         try:
             httpx.get(f"{url}/openapi.json", timeout=1)
@@ -85,8 +94,10 @@ def start_server(root: Path, *extra: str) -> Server:
             time.sleep(0.1)
     else:
         process.kill()
+        process.wait()
+        log.close()
         raise RuntimeError("The server did not start in time.")
-    return Server(process, url, workspace.root, keys)
+    return Server(process, url, workspace.root, keys, log)
 
 
 def stop_server(server: Server) -> None:
@@ -97,6 +108,7 @@ def stop_server(server: Server) -> None:
         except subprocess.TimeoutExpired:
             os.kill(server.process.pid, signal.SIGKILL)
             server.process.wait()
+    server.log.close()
 
 
 @pytest.fixture(scope="module")

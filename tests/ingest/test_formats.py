@@ -16,11 +16,6 @@ def deal_amounts(database) -> dict[str, float]:
     return dict(zip(rows["deal_id"], rows["amount"], strict=True))
 
 
-def deal_created(database) -> dict[str, datetime]:
-    rows = database.query("SELECT deal_id, created_at FROM deals ORDER BY deal_id")
-    return dict(zip(rows["deal_id"], rows["created_at"], strict=True))
-
-
 def test_tsv_partners_import(database, workspace, tmp_path):
     path = tmp_path / "partners.tsv"
     path.write_text(

@@ -301,3 +301,34 @@ def test_observed_at_option_dates_history(workspace, tmp_path):
     assert history.exit_code == 0
     # 2024-05-01 00:00 in Tokyo is 2024-04-30 15:00 UTC.
     assert observed["observed_at"].tolist() == [datetime(2024, 4, 30, 15, 0)]
+
+
+def test_version_2_database_migrates(tmp_path):
+    import duckdb as raw_duckdb
+
+    from partnerlift.store import Database
+
+    path = tmp_path / "old.duckdb"
+    old = raw_duckdb.connect(str(path))
+    old.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    old.execute("INSERT INTO schema_version VALUES (2)")
+    old.execute(
+        "CREATE TABLE import_batches (batch_id VARCHAR PRIMARY KEY, table_name "
+        "VARCHAR NOT NULL, file VARCHAR, encoding VARCHAR, started_at TIMESTAMP NOT "
+        "NULL, read BIGINT NOT NULL, inserted BIGINT NOT NULL, duplicates BIGINT NOT "
+        "NULL, rejected BIGINT NOT NULL, filtered BIGINT NOT NULL DEFAULT 0)"
+    )
+    old.execute(
+        "INSERT INTO import_batches VALUES ('b1', 'deals', 'd.csv', 'utf-8', "
+        "TIMESTAMP '2024-04-01', 3, 3, 0, 0, 0)"
+    )
+    old.close()
+
+    with Database(path) as db:
+        batch = db.query("SELECT updated, footer, observed_at FROM import_batches")
+        tables = set(db.query("SELECT table_name FROM duckdb_tables()")["table_name"])
+
+    assert batch["updated"][0] == 0
+    assert batch["footer"][0] == 0
+    assert pd.isna(batch["observed_at"][0])
+    assert {"deal_history", "api_keys", "xapi_statements", "identities"} <= tables

@@ -269,7 +269,7 @@ def test_xapi_command_prints_counts(workspace, tmp_path):
     )
     counts = json.loads(result.stdout)
 
-    # No users yet, so the one statement is rejected and the reason says so.
+    # No users yet, so the one statement is rejected with that reason.
     assert result.exit_code == 0
     assert counts["read"] == 1
     assert counts["rejected"] == 1

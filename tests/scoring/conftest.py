@@ -10,11 +10,28 @@ import pytest
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
-    """A local[1] PySpark session in UTC with the UI off and one shuffle partition."""
-    pytest.importorskip("pyspark")
-    from partnerlift.scoring.engines import spark_session
+    """A local[1] PySpark session in UTC with the UI off and one shuffle partition.
 
-    session = spark_session(partitions=1)
+    Adaptive execution and code generation are off: on a few rows per test they cost
+    more time than they save. ``spark_session()`` returns this session while it runs.
+    """
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("partnerlift-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.adaptive.enabled", "false")
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()

@@ -115,6 +115,26 @@ def test_timeline_shows_decay(half_life: Database) -> None:
     assert [point["score"] for point in p1["timeline"]] == [0, 10, 5]
 
 
+def test_timeline_share_follows_users(database: Database) -> None:
+    data = golden_data("share_of_users.yaml")
+    fill_database(database, data, "Asia/Tokyo")
+
+    result = score_timeline(
+        database, golden_model(data), zone=TOKYO, every="month", as_of=date(2024, 3, 31)
+    )
+
+    # share_of_users.yaml: the first event is Feb 1, so the ends are Feb 29 and Mar 31.
+    # p3 at the end of Feb 29 (15:00Z) still has u9 (until Mar 1 00:00Z), who
+    # completed: 1/2 -> 12; on Mar 31 only u8 -> 0. p4 gets u10's Mar 20 completion.
+    timelines = {item["partner_id"]: item["timeline"] for item in result["partners"]}
+    assert [point["score"] for point in timelines["p3"]] == [12, 0]
+    assert [point["score"] for point in timelines["p4"]] == [0, 12]
+    assert [point["period_end"] for point in timelines["p4"]] == [
+        "2024-02-29",
+        "2024-03-31",
+    ]
+
+
 def test_explain_shows_decay_steps(half_life: Database) -> None:
     model = golden_model(golden_data("half_life.yaml"))
 

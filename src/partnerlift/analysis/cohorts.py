@@ -171,7 +171,7 @@ def outcome_counts(db: Database, windows: ir.Table) -> pd.DataFrame:
     the window. Open deals are neither wins nor losses. ``windows`` may also carry
     ``prior_start`` and ``exposure_start``; then the same counts are taken over the
     prior period between them (columns ending in ``_prior``, and
-    ``prior_revenue``), and ``created_before`` and ``won_before`` say whether the
+    ``prior_revenue``), and ``created_before`` and ``won_before`` tell whether the
     partner created or won a deal before ``exposure_start``. ``first_deal_at`` is
     the first deal created in the outcome window and ``revenue`` the amount won
     there.

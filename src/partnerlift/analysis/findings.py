@@ -173,7 +173,7 @@ def eligible_partners(cohort: Cohort, outcome: str) -> tuple[pd.DataFrame, int]:
     A partner that created a deal before is left out of ``opportunity_rate`` and
     ``lead_time``; one that won a deal before, of ``win_rate`` and
     ``deal_win_rate``. Revenue keeps every partner and adjusts for the prior
-    period's revenue when the study asks.
+    period's revenue when the study lists ``prior_revenue`` in ``adjust_for``.
     """
     partners = cohort.partners
     if outcome in ("opportunity_rate", "lead_time"):
@@ -290,8 +290,8 @@ def _base_finding(
 def _too_few_per_covariate(
     events: int, non_events: int, columns: int, study: Study
 ) -> bool:
-    """Whether a regression has fewer than ``min_events_per_covariate`` of the rarer
-    outcome per coefficient (the behaviour and each covariate column).
+    """Return whether a regression has fewer than ``min_events_per_covariate`` of
+    the rarer outcome per coefficient (the behaviour and each covariate column).
     """
     return min(events, non_events) < study.min_events_per_covariate * (columns + 1)
 
@@ -325,7 +325,8 @@ def _adjust_binary(
     study: Study,
 ) -> None:
     """Adjust a partner-level rate: Mantel-Haenszel over strata, or modified
-    Poisson regression when a covariate is continuous or the study asks for it.
+    Poisson regression when a covariate is continuous or the study sets
+    ``adjustment: regression``.
     Regression with too few events per covariate falls back to Mantel-Haenszel.
     """
     covariates = list(study.adjust_for)

@@ -59,11 +59,12 @@ def covariate_matrix(partners: pd.DataFrame, covariates: list[str]) -> pd.DataFr
                 columns[f"{name}_any"] = (values > 0).astype(float)
             continue
         levels = partners[name].astype("object").fillna(MISSING_LEVEL).astype(str)
-        reference = levels.value_counts().index[0]
-        for level in sorted(levels.unique()):
-            if level == reference:
+        codes, uniques = pd.factorize(levels, sort=True)
+        reference = int(np.argmax(np.bincount(codes, minlength=len(uniques))))
+        for code, level in enumerate(uniques):
+            if code == reference:
                 continue
-            columns[f"{name}={level}"] = (levels == level).to_numpy(dtype=float)
+            columns[f"{name}={level}"] = (codes == code).astype(float)
     frame = pd.DataFrame(columns, index=partners.index)
     # A column that never varies carries no information and breaks the fit.
     keep = [name for name in frame.columns if frame[name].nunique() > 1]
@@ -221,8 +222,8 @@ def ratio_of_means_bootstrap(
         if size == 0 or time.sum() <= 0:
             return Interval(None, None, None)
         rates.append(amount.sum() / time.sum())
-        counts = resample_counts(rng, size, resamples)
-        draws.append((counts @ amount) / (counts @ time))
+        picks = rng.integers(0, size, size=(resamples, size))
+        draws.append(amount[picks].sum(axis=1) / time[picks].sum(axis=1))
     if rates[1] <= 0:
         return Interval(None, None, None)
     estimate = float(rates[0] / rates[1])

@@ -309,7 +309,8 @@ register(
                 "differences between the partners rather than the behaviour."
             ),
             "ja": (
-                "負の対照: 行動が影響しえない達成期間前の{horizon}日間で同じ比較を"
+                "負の対照: 行動が影響しえない、行動を測る期間より前の{horizon}日間で"
+                "同じ比較を"
                 "すると {estimate}（{ci_low}～{ci_high}）。1から離れていれば、行動では"
                 "なくパートナー間の違いを示唆します。"
             ),
@@ -445,8 +446,8 @@ def _detectable(finding: Finding, locale: str) -> str:
 
 
 def _extras(finding: Finding, study: Study, locale: str) -> list[str]:
-    """The sentences after the numbers: detectable effect, E-value, negative
-    control.
+    """Return the sentences after the numbers: the detectable effect, the E-value
+    and the negative control.
     """
     sentences = [_detectable(finding, locale)]
     if finding.status != "ok":
@@ -589,7 +590,7 @@ def state_finding(finding: Finding, study: Study, label: str, locale: str) -> st
     """Write the statement of ``finding`` in ``locale``, naming the behaviour ``label``.
 
     An ``insufficient_data`` finding gets the counts and the minimum group sizes in
-    place of an estimate. Every statement says which effect its numbers could
+    place of an estimate. Every statement gives the effect that its numbers could
     detect with 80% power.
     """
     counts = {

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from partnerlift.analysis.estimators import Interval
 from partnerlift.analysis.regression import resample_counts
@@ -168,6 +168,14 @@ def restricted_mean_difference(
         events = observed[chosen]
         widths = np.diff(np.concatenate([[0.0], times, [horizon]]))
         size = int(chosen.sum())
+        if not np.any(~events & (durations[chosen] < horizon)):
+            # Censored only at the horizon: the curve is one minus the empirical
+            # distribution, and its area is the mean of min(time, horizon).
+            capped = durations[chosen]
+            means.append(float(capped.mean()))
+            picks = rng.integers(0, size, size=(resamples, size))
+            samples.append(capped[picks].mean(axis=1))
+            continue
         weights = np.vstack([np.ones(size), resample_counts(rng, size, resamples)])
         survival = _km_matrix(inverse, events, len(times), weights)
         areas = widths[0] + survival @ widths[1:]
@@ -208,37 +216,12 @@ def weibull_time_ratio(
     design = np.column_stack([np.ones(len(durations)), *columns])
     log_t = np.log(durations)
 
-    def negative_log_likelihood(params: np.ndarray) -> tuple[float, np.ndarray]:
-        beta, log_sigma = params[:-1], params[-1]
-        sigma = math.exp(log_sigma)
-        z = (log_t - design @ beta) / sigma
-        ez = np.exp(np.clip(z, -700, 700))
-        # Log-likelihood: sum(observed * (z - log sigma) - exp(z)), without the
-        # constant -sum(observed * log t).
-        value = -np.sum(observed * (z - log_sigma) - ez)
-        residual = observed - ez
-        grad_beta = design.T @ residual / sigma
-        grad_sigma = np.sum(residual * z) + np.sum(observed)
-        return float(value), np.concatenate([grad_beta, [grad_sigma]])
-
-    start = np.zeros(design.shape[1] + 1)
-    start[0] = float(np.mean(log_t))
-    result = optimize.minimize(
-        negative_log_likelihood,
-        start,
-        jac=True,
-        method="BFGS",
-        options={"gtol": 1e-8, "maxiter": 500},
-    )
-    if not np.all(np.isfinite(result.x)):
+    fitted = _weibull_newton(log_t, observed, design)
+    if fitted is None:
         return Interval(None, None, None)
-    hessian = _numeric_hessian(negative_log_likelihood, result.x)
-    try:
-        covariance = np.linalg.inv(hessian)
-    except np.linalg.LinAlgError:
-        return Interval(None, None, None)
+    params, covariance = fitted
     standard_error = math.sqrt(max(covariance[1, 1], 0.0))
-    coefficient = float(result.x[1])
+    coefficient = float(params[1])
     z = float(stats.norm.ppf(1 - (1 - level) / 2))
     return Interval(
         math.exp(coefficient),
@@ -247,18 +230,86 @@ def weibull_time_ratio(
     )
 
 
-def _numeric_hessian(function, point: np.ndarray) -> np.ndarray:
-    """Hessian by central differences of the analytic gradient."""
-    size = len(point)
-    hessian = np.zeros((size, size))
-    for index in range(size):
-        step = 1e-5 * max(1.0, abs(point[index]))
-        shift = np.zeros(size)
-        shift[index] = step
-        upper = function(point + shift)[1]
-        lower = function(point - shift)[1]
-        hessian[:, index] = (upper - lower) / (2 * step)
-    return (hessian + hessian.T) / 2
+def _weibull_terms(
+    params: np.ndarray, log_t: np.ndarray, observed: np.ndarray, design: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Negative log-likelihood of the Weibull AFT model, its gradient and Hessian.
+
+    With ``z = (log t - X b) / s`` and ``s = exp(log_sigma)`` the log-likelihood is
+    ``sum(d (z - log_sigma) - exp(z))``, without the constant ``-sum(d log t)``.
+    """
+    beta, log_sigma = params[:-1], float(np.clip(params[-1], -50.0, 50.0))
+    sigma = math.exp(log_sigma)
+    z = np.clip((log_t - design @ beta) / sigma, -500.0, 500.0)
+    ez = np.exp(z)
+    value = float(-np.sum(observed * (z - log_sigma) - ez))
+    residual = observed - ez
+    gradient = np.concatenate(
+        [design.T @ residual / sigma, [np.sum(residual * z) + np.sum(observed)]]
+    )
+    size = design.shape[1]
+    hessian = np.empty((size + 1, size + 1))
+    hessian[:size, :size] = design.T @ (design * ez[:, None]) / sigma**2
+    cross = design.T @ (ez * z - residual) / sigma
+    hessian[:size, size] = cross
+    hessian[size, :size] = cross
+    hessian[size, size] = float(np.sum(ez * z * z - residual * z))
+    return value, gradient, hessian
+
+
+def _damped_step(
+    hessian: np.ndarray, gradient: np.ndarray, identity: np.ndarray
+) -> np.ndarray:
+    """Solve for a Newton step, adding to the Hessian's diagonal until it is
+    positive definite, so the step always goes downhill.
+    """
+    damping = 0.0
+    while True:
+        try:
+            factor = np.linalg.cholesky(hessian + damping * identity)
+        except np.linalg.LinAlgError:
+            damping = max(1e-6, damping * 10)
+            continue
+        return np.linalg.solve(factor.T, np.linalg.solve(factor, gradient))
+
+
+def _weibull_newton(
+    log_t: np.ndarray, observed: np.ndarray, design: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Maximise the Weibull AFT likelihood by Newton steps, halving a step that
+    does not improve it; return the estimates and their covariance (the inverse
+    Hessian), or None when it does not converge.
+    """
+    params = np.zeros(design.shape[1] + 1)
+    params[0] = float(np.mean(log_t))
+    value, gradient, hessian = _weibull_terms(params, log_t, observed, design)
+    identity = np.eye(len(params))
+    for _ in range(200):
+        step = _damped_step(hessian, gradient, identity)
+        scale = 1.0
+        while True:
+            trial = params - scale * step
+            trial_value, trial_gradient, trial_hessian = _weibull_terms(
+                trial, log_t, observed, design
+            )
+            if np.isfinite(trial_value) and trial_value <= value + 1e-12:
+                break
+            scale /= 2
+            if scale < 1e-10:
+                return None
+        params = trial
+        value, gradient, hessian = trial_value, trial_gradient, trial_hessian
+        if np.max(np.abs(scale * step)) < 1e-10:
+            break
+    else:
+        return None
+    try:
+        covariance = np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(covariance)):
+        return None
+    return params, covariance
 
 
 def time_varying_table(

@@ -255,9 +255,9 @@ def _fit_one(
     if not study.adjust_for:
         return
     design = covariate_matrix(partners, list(study.adjust_for))
-    if min(total_events, len(partners) - total_events) < (
-        study.min_events_per_covariate * (design.shape[1] + 1)
-    ):
+    # A Cox model needs enough events per coefficient; censored partners do not
+    # count as the other outcome the way non-events do in a rate.
+    if total_events < study.min_events_per_covariate * (design.shape[1] + 1):
         finding.adjustment_note = "few_events_per_covariate"
         return
     design = design.rename(columns=lambda name: f"x{list(design.columns).index(name)}")

@@ -41,33 +41,39 @@ def rows_from_objects(
     ``ensure`` exist even when no item has them, so that a missing required
     value rejects each item rather than the whole batch.
     """
-    records: list[dict[str, str | None]] = []
+    # Columns are built as lists, a cell per item, because a DataFrame built from
+    # one dict per item costs more than the rest of storing a batch.
+    columns: dict[str, list[str | None]] = {name: [] for name in ensure}
+    names: dict[str, str] = {}
     lines: list[int] = []
     malformed: list[MalformedRow] = []
-    columns: dict[str, None] = dict.fromkeys(ensure)
     for number, item in enumerate(items, start=1):
         if not isinstance(item, dict):
             raw = json.dumps(item, ensure_ascii=False)
-            malformed.append(
-                MalformedRow(number, text("ingest.not_object", locale), raw)
-            )
+            reason = text("ingest.not_object", locale)
+            malformed.append(MalformedRow(number, reason, raw))
             continue
-        flat = {key: value for key, value in item.items() if key != "properties"}
+        row = len(lines)
         nested = item.get("properties")
+        pairs = list(item.items())
         if isinstance(nested, dict):
-            for key, value in nested.items():
-                flat.setdefault(str(key), value)
-        cells = {str(key).strip(): _cell(value) for key, value in flat.items()}
-        columns.update(dict.fromkeys(cells))
-        records.append(cells)
+            pairs = [(key, value) for key, value in pairs if key != "properties"]
+            given = {key for key, _ in pairs}
+            pairs += [(key, value) for key, value in nested.items() if key not in given]
+        for key, value in pairs:
+            column_name = names.get(key)
+            if column_name is None:
+                column_name = names[key] = str(key).strip()
+            column = columns.get(column_name)
+            if column is None:
+                column = columns[column_name] = [None] * row
+            elif len(column) > row:
+                continue  # " page" and "page" are one column; the first one wins
+            column.append(value if type(value) is str and value else _cell(value))
         lines.append(number)
-    frame = pd.DataFrame.from_records(records, columns=list(columns))
-    frame = frame.astype(object).where(frame.notna(), None)
-    return SourceRows(
-        Path(name),
-        "json",
-        list(columns),
-        frame,
-        np.array(lines, dtype=np.int64),
-        malformed,
-    )
+        for column in columns.values():
+            if len(column) == row:
+                column.append(None)
+    frame = pd.DataFrame(columns, dtype=object, index=pd.RangeIndex(len(lines)))
+    numbers = np.array(lines, dtype=np.int64)
+    return SourceRows(Path(name), "json", list(columns), frame, numbers, malformed)

@@ -379,7 +379,9 @@ def _user_emails(db: Database) -> dict[str, str]:
 
 
 def _flag(value: Any) -> str | None:
-    return None if not isinstance(value, bool) else ("true" if value else "false")
+    if not isinstance(value, bool):
+        return None
+    return "true" if value else "false"
 
 
 def _is_number(value: Any) -> bool:

@@ -28,9 +28,9 @@ PERIOD_COLUMNS = [
 ]
 
 
-def _base_points(periods: pd.DataFrame, rule: Rule) -> np.ndarray:
+def _base_points(periods: pd.DataFrame, rule: Rule, keys: list[str]) -> np.ndarray:
     """Points before decay: the first period for 'once', each period up to the cap."""
-    order = periods.groupby("partner_id").cumcount().to_numpy()
+    order = periods.groupby(keys, sort=False).cumcount().to_numpy()
     if rule.award == "once":
         return np.where(order == 0, float(rule.points), 0.0)
     total = (order + 1) * float(rule.points)
@@ -43,7 +43,7 @@ def _base_points(periods: pd.DataFrame, rule: Rule) -> np.ndarray:
 
 
 def decay_factors(
-    earned_at: pd.Series, half_life_days: float | None, end: datetime
+    earned_at: pd.Series, half_life_days: float | None, end: datetime | pd.Series
 ) -> np.ndarray:
     """Return the decay factors ``0.5 ** (age / half_life_days)``.
 
@@ -54,7 +54,8 @@ def decay_factors(
     """
     if half_life_days is None:
         return np.ones(len(earned_at))
-    age = (pd.Timestamp(end) - pd.to_datetime(earned_at)).dt.total_seconds()
+    ends = pd.Timestamp(end) if isinstance(end, datetime) else pd.to_datetime(end)
+    age = (ends - pd.to_datetime(earned_at)).dt.total_seconds()
     days = age.to_numpy(dtype="float64") / 86400.0
     return np.power(0.5, days / float(half_life_days))
 
@@ -63,8 +64,9 @@ def award_points(
     qualifying: pd.DataFrame,
     rules: list[Rule],
     *,
-    end: datetime,
+    end: datetime | str,
     half_life_days: float | None = None,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """Give each qualifying period its points.
 
@@ -75,9 +77,13 @@ def award_points(
     rules
         The rules the periods belong to.
     end
-        The end of the as-of day (naive UTC), from which decay is measured.
+        The end of the as-of day (naive UTC), from which decay is measured, or the
+        name of the column of ``qualifying`` that contains it for each row.
     half_life_days
         The model's half-life, for rules without their own.
+    by
+        A column of ``qualifying`` that splits it into separate evaluations, such
+        as one per as-of date of a replay.
 
     Returns
     -------
@@ -86,13 +92,15 @@ def award_points(
         points, sorted by partner, rule order and period.
     """
     parts = []
+    keys = ["partner_id"] if by is None else [by, "partner_id"]
     for rule in rules:
         periods = qualifying[qualifying["rule_id"] == rule.id]
-        periods = periods.sort_values(["partner_id", "period_start", "earned_at"])
+        periods = periods.sort_values([*keys, "period_start", "earned_at"])
         periods = periods.reset_index(drop=True)
-        base = _base_points(periods, rule)
+        base = _base_points(periods, rule, keys)
         half_life = rule.half_life_days or half_life_days
-        factor = decay_factors(periods["earned_at"], half_life, end)
+        ends = end if isinstance(end, datetime) else periods[end]
+        factor = decay_factors(periods["earned_at"], half_life, ends)
         points = np.round(base * factor, POINT_DECIMALS)
         parts.append(
             periods.assign(base_points=base, decay=factor, points=points + 0.0)
@@ -102,5 +110,6 @@ def award_points(
     frame = pd.concat(parts, ignore_index=True)
     order = {rule.id: index for index, rule in enumerate(rules)}
     frame = frame.assign(_order=frame["rule_id"].map(order))
-    frame = frame.sort_values(["partner_id", "_order", "period_start"], kind="stable")
-    return frame.drop(columns="_order")[PERIOD_COLUMNS].reset_index(drop=True)
+    frame = frame.sort_values([*keys, "_order", "period_start"], kind="stable")
+    columns = PERIOD_COLUMNS if by is None else [by, *PERIOD_COLUMNS]
+    return frame.drop(columns="_order")[columns].reset_index(drop=True)

@@ -186,8 +186,8 @@ def keep_current_members(bucketed: ir.Table, current: ir.Table) -> ir.Table:
     """Keep events of users who belong to the event's partner at the as-of date.
 
     ``current`` has the columns ``member_user``, ``member_partner`` and ``members``
-    (the partner's number of users at the as-of date); ``members`` is added to the
-    kept rows as the denominator of a share.
+    (the partner's number of users at the as-of date). The kept rows get
+    ``members`` as the denominator of a share.
     """
     joined = bucketed.inner_join(
         current,

@@ -2,7 +2,7 @@
 
 Scoring reads the canonical tables through ``table(name)``. The DuckDB engine is the
 :class:`partnerlift.store.Database` itself. The PySpark engine copies the canonical
-tables into Spark temporary views and runs the same Ibis expressions there; it needs
+tables into Spark temporary views and runs the same Ibis expressions there. It needs
 the ``spark`` extra (``pip install 'partnerlift[spark]'``) and Java 17.
 """
 
@@ -38,7 +38,7 @@ def spark_session(*, partitions: int = 4) -> Any:
     ConfigError
         If PySpark is not installed.
     """
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # before the JVM starts
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -57,6 +57,7 @@ def spark_session(*, partitions: int = 4) -> Any:
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()

@@ -1,4 +1,4 @@
-"""Which partner each user belonged to, and when, from the users table.
+"""Memberships: the partner each user belonged to, and when, from the users table.
 
 A user belongs to a partner from ``valid_from`` (included) to ``valid_to``
 (excluded); an empty bound is open. Where a user's rows overlap, the row that started

@@ -44,7 +44,7 @@ class Tables(Protocol):
 
 @dataclass
 class Evaluation:
-    """What an evaluation needs beyond the rules: attributed events and users."""
+    """The inputs of one evaluation besides the rules: attributed events and users."""
 
     events: ir.Table
     assets: ir.Table
@@ -58,7 +58,7 @@ class Evaluation:
         return as_of_window(self.as_of, self.zone).end
 
     def current(self) -> ir.Table:
-        """The users of each partner at the end of the as-of day."""
+        """Return the users of each partner at the end of the as-of day."""
         return current_table(self.memberships, self.end)
 
 
@@ -121,7 +121,7 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(kept, ignore_index=True)
 
 
-def award_periods(
+def qualifying_periods(
     tables: Tables,
     rules: list[Rule],
     *,
@@ -132,35 +132,10 @@ def award_periods(
     partner_id: str | None = None,
     timed: bool = False,
 ) -> pd.DataFrame:
-    """Return every qualifying period of every rule with its points.
+    """Return every qualifying period of every rule, before points are given.
 
-    Parameters
-    ----------
-    tables
-        The canonical tables.
-    rules
-        The rules to evaluate; a rule may require only rules listed before it.
-    zone
-        The workspace's time zone.
-    as_of
-        Count events up to the end of this local day.
-    events
-        An events table with the canonical columns; ``tables.table("events")`` by
-        default. Its events are attributed to partners from the users table.
-    half_life_days
-        The model's half-life, for rules without their own.
-    partner_id
-        Evaluate this partner only.
-    timed
-        Compute ``earned_at`` for every rule, not only where decay or a requirement
-        needs it.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns rule_id, partner_id, period_start, value, earned_at, base_points,
-        decay and points; ``points`` is 0 for periods after the first of an award
-        'once' and beyond a cap.
+    The parameters are those of :func:`award_periods`; the result has the columns
+    rule_id, partner_id, period_start, value and earned_at.
     """
     source = tables.table("events") if events is None else events
     members = load_memberships(tables)
@@ -201,12 +176,64 @@ def award_periods(
             continue
         unlocks = ibis.memtable(_unlocks(known, rule))
         frames.append(_execute([compiled(rule, unlocks)]))
-    qualifying = _concat(frames)
+    return _concat(frames)
+
+
+def award_periods(
+    tables: Tables,
+    rules: list[Rule],
+    *,
+    zone: ZoneInfo,
+    as_of: date,
+    events: ir.Table | None = None,
+    half_life_days: float | None = None,
+    partner_id: str | None = None,
+    timed: bool = False,
+) -> pd.DataFrame:
+    """Return every qualifying period of every rule with its points.
+
+    Parameters
+    ----------
+    tables
+        The canonical tables.
+    rules
+        The rules to evaluate; a rule may require only rules listed before it.
+    zone
+        The workspace's time zone.
+    as_of
+        Count events up to the end of this local day.
+    events
+        An events table with the canonical columns; ``tables.table("events")`` by
+        default. Its events are attributed to partners from the users table.
+    half_life_days
+        The model's half-life, for rules without their own.
+    partner_id
+        Evaluate this partner only.
+    timed
+        Compute ``earned_at`` for every rule, not only where decay or a requirement
+        needs it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns rule_id, partner_id, period_start, value, earned_at, base_points,
+        decay and points. ``points`` is 0 for the periods after the first of an
+        award 'once' and for the periods beyond a cap.
+    """
+    qualifying = qualifying_periods(
+        tables,
+        rules,
+        zone=zone,
+        as_of=as_of,
+        events=events,
+        half_life_days=half_life_days,
+        partner_id=partner_id,
+        timed=timed,
+    )
     if qualifying.empty:
         return pd.DataFrame(columns=PERIOD_COLUMNS)
-    return award_points(
-        qualifying, rules, end=evaluation.end, half_life_days=half_life_days
-    )
+    end = as_of_window(as_of, zone).end
+    return award_points(qualifying, rules, end=end, half_life_days=half_life_days)
 
 
 def evaluate_rules(
@@ -267,7 +294,7 @@ def evaluate_rules(
 def number(value: float) -> int | float:
     """Return ``value`` as an int when it is whole, so JSON shows 20, not 20.0."""
     value = round(float(value), 6)
-    return int(value) if value.is_integer() else value
+    return int(value) if value == int(value) else value
 
 
 def model_events(
@@ -347,5 +374,6 @@ __all__ = [
     "model_events",
     "number",
     "partner_ids",
+    "qualifying_periods",
     "score_partners",
 ]

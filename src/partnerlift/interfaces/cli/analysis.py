@@ -56,7 +56,7 @@ register(
         },
         "analysis.table.prior": {
             "en": "Left out as already reached before the exposure window: {counts}.",
-            "ja": "達成期間の前にすでに成果に達していたため除外: {counts}。",
+            "ja": "行動を測る期間の前にすでに成果に達していたため除外: {counts}。",
         },
         "analysis.table.prior_count": {
             "en": "{outcome} {count}",

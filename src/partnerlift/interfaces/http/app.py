@@ -26,16 +26,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from partnerlift import __version__
 from partnerlift.errors import NotFoundError, PartnerliftError
-from partnerlift.ingest.importer import ImportResult, import_source
-from partnerlift.ingest.records import rows_from_objects
 from partnerlift.ingest.segment import import_segment, message_list
 from partnerlift.interfaces.http.apikeys import ApiKey, authenticate
+from partnerlift.interfaces.http.events import EventWriter
 from partnerlift.interfaces.http.limits import BodyLimit
 from partnerlift.interfaces.http.statements import (
     ConflictError,
     StatementStore,
-    remember_response,
-    stored_response,
 )
 from partnerlift.settings import Workspace, open_workspace
 from partnerlift.store import Database
@@ -74,6 +71,8 @@ class Service:
         self.lock = threading.Lock()
         self.max_items = max_items
         self.statements = StatementStore(self.db, workspace)
+        self.events = EventWriter(self.db, workspace, self.lock)
+        self._keys: dict[str, ApiKey] = {}
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run ``work`` in a worker thread while holding the database lock."""
@@ -101,7 +100,13 @@ class Service:
                 "Missing API key. Send 'Authorization: Bearer KEY', or the key as "
                 "the basic-auth user name; create one with 'partnerlift keys create'.",
             )
-        key = await self.run(lambda: authenticate(self.db, text))
+        # The server holds the database's only write lock, so no key can be
+        # created or revoked while it runs, and a key found once stays valid.
+        key = self._keys.get(text)
+        if key is None:
+            key = await self.run(lambda: authenticate(self.db, text))
+            if key is not None:
+                self._keys[text] = key
         if key is None:
             raise ApiError(401, "Invalid or revoked API key. Check the key you send.")
         if not key.allows(needed, partner_id):
@@ -252,49 +257,10 @@ def _add_event_routes(app: FastAPI, service: Service) -> None:
         key = await service.authorize(request, "ingest")
         items = _check_items(await read_json(request), service, "events")
         idempotency = request.headers.get("idempotency-key")
-
-        def work() -> dict[str, Any]:
-            if idempotency:
-                stored = stored_response(service.db, key.key_id, idempotency)
-                if stored is not None:
-                    return stored
-            rows = rows_from_objects(
-                items,
-                f"api:{key.key_id}",
-                locale=service.workspace.locale,
-                ensure=("occurred_at", "action", "partner_id", "user_id"),
-            )
-
-            def remember(db: Database, result: ImportResult) -> None:
-                if idempotency:
-                    remember_response(
-                        db, key.key_id, idempotency, event_response(result)
-                    )
-
-            result = import_source(
-                service.db, service.workspace, "events", rows, before_commit=remember
-            )
-            return event_response(result)
-
-        return JSONResponse(await service.run(work))
-
-
-def event_response(result: ImportResult) -> dict[str, Any]:
-    """Return the counts of an event batch and a result per item."""
-    problems = {problem.line: problem for problem in result.problems}
-    results = []
-    for line in sorted(result.outcomes):
-        item: dict[str, Any] = {"index": line - 1, "status": result.outcomes[line]}
-        if line in problems:
-            item["field"] = problems[line].field
-            item["reason"] = problems[line].reason
-        results.append(item)
-    counts = {
-        name: value
-        for name, value in result.as_dict().items()
-        if name not in ("table", "file", "footer", "voided")
-    }
-    return {**counts, "results": results}
+        response = await anyio.to_thread.run_sync(
+            lambda: service.events.submit(items, key.key_id, idempotency)
+        )
+        return JSONResponse(response)
 
 
 def _add_segment_routes(app: FastAPI, service: Service) -> None:

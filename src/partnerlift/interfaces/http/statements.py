@@ -18,7 +18,7 @@ class ConflictError(InputError):
 
 
 class StatementStore:
-    """Stores statements sent to the service and answers requests for them."""
+    """Stores the statements sent to the service and returns them on request."""
 
     def __init__(self, db: Database, workspace: Workspace) -> None:
         self.db = db
@@ -82,7 +82,8 @@ class StatementStore:
                 )
 
     def get(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
-        """Return a stored statement; ``voided`` asks for a voided one."""
+        """Return a stored statement: a voided one with ``voided``, else one that is
+        not voided."""
         rows = self.db.raw.execute(
             "SELECT statement FROM xapi_statements WHERE statement_id = ? "
             "AND voided = ?",
