@@ -69,6 +69,7 @@ def start_server(root: Path) -> tuple[subprocess.Popen, str, str]:
     with Database(workspace.database_path) as db:
         key = create_key(db, "ingest", "benchmark")[1]
     port = free_port()
+    log = root / "server.log"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -82,18 +83,22 @@ def start_server(root: Path) -> tuple[subprocess.Popen, str, str]:
             "--port",
             str(port),
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(900):
+        if process.poll() is not None:
+            raise RuntimeError(f"The server stopped:\n{log.read_text()}")
         try:
             httpx.get(f"{url}/openapi.json", timeout=1)
             return process, url, key
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("The server did not start within 90 seconds.")
+    raise RuntimeError(
+        f"The server did not start within 90 seconds:\n{log.read_text()}"
+    )
 
 
 async def send_all(

@@ -104,11 +104,21 @@ def test_read_key_cannot_ingest(server):
 
 
 def test_partner_key_sees_own_score_only(server):
+    event = {
+        "event_id": "p1-first",
+        "occurred_at": "2024-04-01T09:00:00",
+        "partner_id": "P1",
+        "action": "viewed",
+    }
+    with server.client("ingest") as client:
+        client.post("/api/v1/events", json=[event])
+
     with server.client("partner:P1") as client:
         own = client.get("/api/v1/partners/P1/score")
         other = client.get("/api/v1/partners/P2/score")
 
-    assert own.status_code in (200, 404)
+    assert own.status_code == 200
+    assert own.json()["partner_id"] == "P1"
     assert_error_shape(other, 403)
 
 
@@ -342,3 +352,19 @@ def test_xapi_invalid_statement_stores_nothing(server):
 
     assert_error_shape(response, 400)
     assert response.json()["error"]["problems"][0]["line"] == 2
+
+
+def test_keys_command_while_serving_explains(server):
+    from typer.testing import CliRunner
+
+    from partnerlift.interfaces.cli import app
+
+    result = CliRunner().invoke(
+        app, ["--workspace", str(server.workspace), "keys", "list"]
+    )
+
+    # Rich wraps the message on stderr; compare it as one line.
+    message = " ".join(result.stderr.split())
+
+    assert result.exit_code == 1
+    assert "in use by another process" in message

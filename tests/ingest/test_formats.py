@@ -208,7 +208,8 @@ def test_amounts_as_exports_write_them(database, workspace, tmp_path):
         'D5,P1,2024-04-01,won,"１，２３４，５６７円"\n'
         "D6,P1,2024-04-01,won,▲5000\n"
         "D7,P1,2024-04-01,won,1234.5\n"
-        'D8,P1,2024-04-01,won,"1,23,4"\n',
+        'D8,P1,2024-04-01,won,"1,23,4"\n'
+        "D9,P1,2024-04-01,won,\u22121200\n",
         encoding="utf-8",
     )
 
@@ -218,6 +219,8 @@ def test_amounts_as_exports_write_them(database, workspace, tmp_path):
     assert [amounts[f"D{number}"] for number in range(1, 6)] == [1_234_567.0] * 5
     # ▲ is the accounting minus sign in Japanese statements.
     assert amounts["D6"] == -5000.0
+    # U+2212 is the minus sign of typeset documents.
+    assert amounts["D9"] == -1200.0
     assert amounts["D7"] == 1234.5
     # Commas that do not group by three are not thousands separators.
     assert result.problems[0].value == "1,23,4"
@@ -324,7 +327,7 @@ def test_dates_as_exports_write_them(database, workspace, tmp_path):
         pytest.param("平成31年5月1日", id="after-heisei"),
         pytest.param("令和1年4月30日", id="before-reiwa"),
         pytest.param("2024/02/30", id="no-such-day"),
-        pytest.param("60", id="excel-1900-02-29"),
+        pytest.param("2024", id="year-is-not-serial"),
         pytest.param("04/01/2024", id="month-first"),
     ],
 )

@@ -1,7 +1,8 @@
 """Values as spreadsheets and CRM exports write them: dates and amounts.
 
 Dates: ``2024/04/01``, ``2024/4/1 10:00``, ``2024年4月1日``, Japanese era dates such
-as ``令和6年4月1日`` or ``R6.4.1``, ``20240401`` and Excel serial day numbers.
+as ``令和6年4月1日`` or ``R6.4.1``, ``20240401`` and five-digit Excel serial day
+numbers.
 Amounts: thousands separators, currency signs, full-width digits, the accounting
 minus signs ``▲`` and ``△`` and brackets, and the separators of a locale.
 """
@@ -43,7 +44,9 @@ _ERA_DATE = re.compile(
 _KANJI_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日" + _TIME)
 _SEPARATED_DATE = re.compile(r"(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})" + _TIME)
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_EXCEL_SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
+# Only five-digit serials (1927-05-18 to 2173-10-14) are read as dates without a
+# mapping, so that a year such as 2024 or a small count is not taken for one.
+_EXCEL_SERIAL = re.compile(r"[1-9]\d{4}(?:\.\d+)?")
 
 # Excel's 1900 date system counts 1900-01-01 as day 1 and, copying Lotus 1-2-3,
 # also counts the day 1900-02-29 that never was (day 60). From day 61 on, day N is
@@ -191,6 +194,8 @@ def clean_amounts(
     backslashes that CP932's yen sign (byte 0x5C) decodes to.
     """
     cleaned = values.astype("string").str.normalize("NFKC")
+    # NFKC keeps the minus sign U+2212, which Japanese documents often use.
+    cleaned = cleaned.str.replace("\u2212", "-", regex=False)
     if yen_backslash:
         cleaned = cleaned.str.replace("\\", "", regex=False)
     cleaned = cleaned.str.replace(_NUMBER_DECORATION, "", regex=True)

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from partnerlift.scoring.awards import award_points
@@ -15,7 +16,6 @@ from partnerlift.scoring.score import (
     Tables,
     default_as_of,
     model_events,
-    number,
     partner_ids,
     qualifying_periods,
     score_partners,
@@ -71,17 +71,14 @@ def _replays_from_one_pass(rule: Rule) -> bool:
     )
 
 
-def _one_pass_scores(
-    tables: Tables, model: ScoreModel, ends: list[date], zone: ZoneInfo
+def _one_pass_qualifying(
+    tables: Tables, model: ScoreModel, last: date, zone: ZoneInfo
 ) -> pd.DataFrame:
-    """Score at every date in ``ends`` from one evaluation as of the last of them.
+    """Return the qualifying periods as of ``last`` that can give points in a replay.
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per period end and partner with points, one column per rule.
+    An award 'once' goes to the first qualifying period, which is also the first to
+    be earned, so at any date only that period can give its points.
     """
-    last = ends[-1]
     qualifying = qualifying_periods(
         tables,
         model.rules,
@@ -91,8 +88,6 @@ def _one_pass_scores(
         half_life_days=model.half_life_days,
         timed=True,
     )
-    # An award 'once' goes to the first qualifying period, which is also the first
-    # to be earned, so at any date only that period can give its points.
     once = [rule.id for rule in model.rules if rule.award == "once"]
     is_once = qualifying["rule_id"].isin(once)
     firsts = (
@@ -100,61 +95,116 @@ def _one_pass_scores(
         .sort_values(["rule_id", "partner_id", "period_start", "earned_at"])
         .drop_duplicates(["rule_id", "partner_id"])
     )
-    qualifying = pd.concat([firsts, qualifying[~is_once]], ignore_index=True)
-    snapshots = []
-    for end in ends:
-        cutoff = pd.Timestamp(as_of_window(end, zone).end)
-        earned = qualifying[qualifying["earned_at"] < cutoff]
-        snapshots.append(earned.assign(period_end=end, cutoff=cutoff))
-    rule_ids = [rule.id for rule in model.rules]
-    if not snapshots or all(snapshot.empty for snapshot in snapshots):
-        return pd.DataFrame(columns=["period_end", "partner_id", *rule_ids])
-    stacked = pd.concat([frame for frame in snapshots if not frame.empty])
-    points = award_points(
-        stacked.reset_index(drop=True),
-        model.rules,
-        end="cutoff",
-        half_life_days=model.half_life_days,
-        by="period_end",
+    return pd.concat([firsts, qualifying[~is_once]], ignore_index=True)
+
+
+def _undecayed_points(
+    periods: pd.DataFrame, rule: Rule, index: pd.Index, cutoffs: np.ndarray
+) -> np.ndarray:
+    """Return a rule's points per partner and period end, for a rule without decay.
+
+    A period counts from the first period end whose cutoff is after its
+    ``earned_at``; the points are then the number of counted periods times the
+    rule's points, within the cap.
+    """
+    counts = np.zeros((len(index), len(cutoffs)), dtype="float64")
+    earned = periods["earned_at"].to_numpy(dtype="datetime64[us]")
+    first_end = np.searchsorted(cutoffs, earned, side="right")
+    rows = index.get_indexer(periods["partner_id"].astype(str))
+    kept = first_end < len(cutoffs)
+    np.add.at(counts, (rows[kept], first_end[kept]), 1.0)
+    total = np.cumsum(counts, axis=1) * float(rule.points)
+    if rule.cap is not None:
+        total = np.clip(total, -float(rule.cap), float(rule.cap))
+    return total
+
+
+def _decayed_points(
+    periods: pd.DataFrame,
+    rule: Rule,
+    model: ScoreModel,
+    index: pd.Index,
+    ends: list[date],
+    cutoffs: np.ndarray,
+) -> np.ndarray:
+    """Return a rule's points per partner and period end, decay included."""
+    result = np.zeros((len(index), len(ends)), dtype="float64")
+    for position, cutoff in enumerate(cutoffs):
+        earned = periods[periods["earned_at"] < pd.Timestamp(cutoff)]
+        if earned.empty:
+            continue
+        points = award_points(
+            earned,
+            [rule],
+            end=pd.Timestamp(cutoff).to_pydatetime(),
+            half_life_days=model.half_life_days,
+        )
+        sums = points.groupby("partner_id")["points"].sum()
+        result[index.get_indexer(sums.index.astype(str)), position] = sums.to_numpy()
+    return result
+
+
+def _one_pass_scores(
+    tables: Tables,
+    model: ScoreModel,
+    ends: list[date],
+    zone: ZoneInfo,
+    index: pd.Index,
+) -> dict[str, np.ndarray]:
+    """Score at every date in ``ends`` from one evaluation as of the last of them.
+
+    Returns
+    -------
+    dict
+        For each rule id, an array of points with one row per partner of ``index``
+        and one column per period end.
+    """
+    qualifying = _one_pass_qualifying(tables, model, ends[-1], zone)
+    cutoffs = np.array(
+        [as_of_window(end, zone).end for end in ends], dtype="datetime64[us]"
     )
-    table = points.pivot_table(
-        index=["period_end", "partner_id"],
-        columns="rule_id",
-        values="points",
-        aggfunc="sum",
-        fill_value=0.0,
-    )
-    return table.reindex(columns=rule_ids, fill_value=0.0).reset_index()
+    scores = {}
+    for rule in model.rules:
+        periods = qualifying[qualifying["rule_id"] == rule.id]
+        if model.half_life(rule):
+            scores[rule.id] = _decayed_points(
+                periods, rule, model, index, ends, cutoffs
+            )
+        else:
+            scores[rule.id] = _undecayed_points(periods, rule, index, cutoffs)
+    return scores
+
+
+def _numbers(values: np.ndarray) -> list[list[int | float]]:
+    """Round to 6 decimals and turn whole numbers into ints, row by row."""
+    rounded = np.round(values, 6).tolist()
+    return [
+        [int(value) if value.is_integer() else value for value in row]
+        for row in rounded
+    ]
 
 
 def _one_pass_timelines(
     tables: Tables, model: ScoreModel, ends: list[date], zone: ZoneInfo
 ) -> dict[str, list[dict[str, Any]]]:
-    scores = _one_pass_scores(tables, model, ends, zone)
+    index = pd.Index(partner_ids(tables))
+    scores = _one_pass_scores(tables, model, ends, zone, index)
     rule_ids = [rule.id for rule in model.rules]
-    found = {
-        (row[0], row[1]): row[2:]
-        for row in scores[["period_end", "partner_id", *rule_ids]].itertuples(
-            index=False, name=None
-        )
-    }
-    zero = (0.0,) * len(rule_ids)
+    totals = _numbers(sum(np.round(scores[rule_id], 6) for rule_id in rule_ids))
+    per_rule = {rule_id: _numbers(scores[rule_id]) for rule_id in rule_ids}
+    names = [end.isoformat() for end in ends]
     timelines: dict[str, list[dict[str, Any]]] = {}
-    for partner_id in partner_ids(tables):
-        points = []
-        for end in ends:
-            values = found.get((end, partner_id), zero)
-            points.append(
-                {
-                    "period_end": end.isoformat(),
-                    "score": number(sum(values)),
-                    "rules": {
-                        rule_id: number(value)
-                        for rule_id, value in zip(rule_ids, values, strict=True)
-                    },
-                }
-            )
-        timelines[partner_id] = points
+    for row, partner_id in enumerate(index):
+        timelines[partner_id] = [
+            {
+                "period_end": name,
+                "score": totals[row][column],
+                "rules": {
+                    rule_id: per_rule[rule_id][row][column] for rule_id in rule_ids
+                },
+            }
+            for column, name in enumerate(names)
+        ]
     return timelines
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 
 from partnerlift.errors import InputError, NotFoundError
@@ -31,7 +32,31 @@ from partnerlift.interfaces.cli.app import (
     open_database,
     stderr,
 )
+from partnerlift.settings import Workspace
 from partnerlift.settings.times import parse_instant
+from partnerlift.store import Database
+
+
+def open_database_in_use(workspace: Workspace) -> Database:
+    """Open the workspace database, with a clear error when another process, such
+    as ``partnerlift serve``, holds it.
+
+    Raises
+    ------
+    InputError
+        If the database is locked by another process.
+    """
+    try:
+        return open_database(workspace)
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        raise InputError(
+            f"The database {str(workspace.database_path)!r} is in use by another "
+            "process, such as 'partnerlift serve'. Stop that process and run the "
+            "command again."
+        ) from None
+
 
 COUNT_FIELDS = [
     "batch_id",
@@ -100,7 +125,7 @@ def run_import(
                 f"Invalid --observed-at {observed_at!r}: expected a date such as "
                 "'2024-04-01' or a timestamp such as '2024-04-01T09:00:00+09:00'."
             ) from None
-    db = open_database(workspace)
+    db = open_database_in_use(workspace)
     try:
         result = import_file(
             db, workspace, table, file, mapping=mapping, observed_at=observed
@@ -179,7 +204,7 @@ def import_xapi_command(
     Example: partnerlift import xapi statements.jsonl --format json
     """
     workspace = current_workspace(ctx)
-    with open_database(workspace) as db:
+    with open_database_in_use(workspace) as db:
         result = import_xapi(db, workspace, file, source=source)
     _print_result(result, "events", output, workspace.locale, statements=True)
 
@@ -267,7 +292,7 @@ def show_batches(ctx: typer.Context, output: FormatOption = OutputFormat.table) 
     if ctx.invoked_subcommand is not None:
         return
     workspace = current_workspace(ctx)
-    with open_database(workspace) as db:
+    with open_database_in_use(workspace) as db:
         batches = list_batches(db)
     _emit_records(batches, BATCH_COLUMNS, output)
 
@@ -283,7 +308,7 @@ def show_batch(
     Example: partnerlift imports show 20240401T093000-1a2b3c4d
     """
     workspace = current_workspace(ctx)
-    with open_database(workspace) as db:
+    with open_database_in_use(workspace) as db:
         rows = rejected_rows(db, batch_id)
     _emit_records(rows, REJECTED_COLUMNS, output)
 

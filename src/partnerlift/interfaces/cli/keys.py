@@ -14,9 +14,9 @@ from partnerlift.interfaces.cli.app import (
     emit_csv,
     emit_json,
     emit_table,
-    open_database,
     stderr,
 )
+from partnerlift.interfaces.cli.imports import open_database_in_use
 from partnerlift.interfaces.http.apikeys import create_key, list_keys, revoke_key
 
 KEY_COLUMNS = ["key_id", "scope", "label", "created_at", "revoked_at"]
@@ -45,7 +45,7 @@ def create(
     Example: partnerlift keys create --scope ingest --label "LMS" > lms.key
     """
     workspace = current_workspace(ctx)
-    with open_database(workspace) as db:
+    with open_database_in_use(workspace) as db:
         key, text = create_key(db, scope, label)
     typer.echo(text)
     stderr.print(
@@ -60,7 +60,7 @@ def create(
 def list_command(ctx: typer.Context, output: FormatOption = OutputFormat.table) -> None:
     """List the API keys by id and scope (never the keys themselves)."""
     workspace = current_workspace(ctx)
-    with open_database(workspace) as db:
+    with open_database_in_use(workspace) as db:
         keys = list_keys(db)
     if output is OutputFormat.json:
         emit_json(keys)
@@ -79,6 +79,6 @@ def revoke(
 ) -> None:
     """Revoke an API key; requests with it are rejected from now on."""
     workspace = current_workspace(ctx)
-    with open_database(workspace) as db:
+    with open_database_in_use(workspace) as db:
         revoke_key(db, key_id)
     stderr.print(f"Revoked key {key_id}.", markup=False, highlight=False)

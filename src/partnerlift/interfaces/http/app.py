@@ -14,7 +14,8 @@ import base64
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -160,7 +161,17 @@ def create_app(
     """
     workspace = open_workspace(workspace_root)
     service = Service(workspace, max_items)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logger.info("Serving the workspace %s", workspace.root)
+        yield
+        with service.lock:
+            service.db.close()
+        logger.info("Stopped; closed %s", workspace.database_path)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="partnerlift",
         version=__version__,
         description="Partner support events in, engagement scores out.",
@@ -251,8 +262,8 @@ def _add_event_routes(app: FastAPI, service: Service) -> None:
         """Store a JSON array of canonical events; return a result per item.
 
         An ``Idempotency-Key`` header makes a retried request return the first
-        response and store nothing again; event ids (given or derived from the
-        content) also keep a retried event from being stored twice.
+        response and store nothing again. Event ids, given or derived from the
+        content, also keep a retried event from being stored twice.
         """
         key = await service.authorize(request, "ingest")
         items = _check_items(await read_json(request), service, "events")
@@ -373,12 +384,14 @@ def _add_xapi_routes(app: FastAPI, service: Service) -> None:
         await service.authorize(request, "read")
         check_version(request)
         if statementId or voidedStatementId:
-            wanted = statementId or voidedStatementId or ""
+            requested_id = statementId or voidedStatementId or ""
             found = await service.run(
-                lambda: service.statements.get(wanted, voided=bool(voidedStatementId))
+                lambda: service.statements.get(
+                    requested_id, voided=bool(voidedStatementId)
+                )
             )
             if found is None:
-                raise ApiError(404, f"Statement {wanted!r} not found.")
+                raise ApiError(404, f"Statement {requested_id!r} not found.")
             return xapi_response(found)
         latest = await service.run(lambda: service.statements.latest(100))
         return xapi_response({"statements": latest, "more": ""})

@@ -3,10 +3,10 @@
 The database has one writer, and most of the cost of storing a batch is fixed per
 transaction. So a request thread queues its events and takes the writer lock. The
 thread that gets it stores every queued request in one transaction and hands each
-request its own results. A request is answered only after the transaction with its
-events committed. If that transaction fails, every request in it fails and nothing
-of them is stored. Requests with an ``Idempotency-Key`` are stored alone, with their
-response, in their own transaction.
+request its own results. A request gets its response only after the transaction
+with its events committed. If that transaction fails, every request in it fails
+and nothing of them is stored. Requests with an ``Idempotency-Key`` are stored
+alone, with their response, in their own transaction.
 """
 
 from __future__ import annotations
