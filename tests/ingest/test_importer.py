@@ -345,3 +345,25 @@ def test_failed_insert_leaves_nothing(database, workspace, tmp_path):
         import_file(database, workspace, "deals", path)
 
     assert database.query("SELECT count(*) AS n FROM deals")["n"][0] == 0
+
+
+CLOSE_DATES = (
+    "deal_id,partner_id,created_at,status,closed_at\n"
+    "Q1,p1,2024-03-01,won,2024-03-20\n"
+    "Q2,p1,2024-03-01,won,\n"
+    "Q3,p1,2024-03-01,lost,2024-02-01\n"
+    "Q4,p1,2024-03-01,open,\n"
+)
+
+
+def test_deal_closing_before_creation_rejected(database, workspace, tmp_path):
+    path = write(tmp_path, "deals.csv", CLOSE_DATES)
+
+    result = import_file(database, workspace, "deals", path)
+
+    assert result.inserted == 3
+    assert result.rejected == 1
+    assert result.problems[0].line == 4
+    assert result.problems[0].field == "closed_at"
+    assert result.problems[0].value == "2024-02-01"
+    assert "before it was created (2024-03-01 00:00)" in result.problems[0].reason

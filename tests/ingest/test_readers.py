@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from partnerlift.errors import InputError
 from partnerlift.ingest import detect_encoding, import_file, read_source
 
 PARTNERS_JA = "partner_id,name,region\np1,株式会社山田商事,関東\np2,ソフト販売,関西\n"
@@ -132,3 +133,13 @@ def test_parquet_imports(database, workspace, tmp_path):
 
     assert result.inserted == 2
     assert sizes.tolist() == ["10", "20"]
+
+
+def test_mixed_encodings_are_an_error(tmp_path):
+    path = tmp_path / "partners.csv"
+    path.write_bytes(
+        b"partner_id,name\n" + "M1,日本\n".encode() + "M2,髙橋商事\n".encode("cp932")
+    )
+
+    with pytest.raises(InputError, match="line 2 is UTF-8 but line 3 is not"):
+        read_source(path)

@@ -51,6 +51,12 @@ register(
             "en": "Invalid {field}: it must be a whole number.",
             "ja": "{field} が不正です。整数にしてください。",
         },
+        "ingest.closed_before_created": {
+            "en": "Invalid closed_at: the deal closes before it was created "
+            "({created}). Check both dates.",
+            "ja": "closed_at が不正です。商談の作成日（{created}）より前に"
+            "完了しています。両方の日付を確認してください。",
+        },
         "ingest.bad_status": {
             "en": "Invalid status: use open, won or lost, or map the value with "
             "values: in a mapping file.",

@@ -176,9 +176,32 @@ def read_source(path: str | Path, *, locale: str = "en") -> SourceRows:
     return readers.get(suffix, read_csv)(path, locale)
 
 
+def _check_single_encoding(data: bytes, path: Path) -> None:
+    """Raise if some lines are UTF-8 and others are not, as after pasting into a
+    CP932 file: decoding the whole file as CP932 would garble the UTF-8 lines."""
+    utf8_line = other_line = None
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            other_line = other_line or number
+        else:
+            utf8_line = utf8_line or number
+        if utf8_line and other_line:
+            raise InputError(
+                f"{path} mixes text encodings: line {utf8_line} is UTF-8 but line "
+                f"{other_line} is not. Save the whole file in one encoding (UTF-8, or "
+                "CP932 from Excel) and import it again."
+            )
+
+
 def _decode(path: Path) -> tuple[str, str]:
     data = path.read_bytes()
     encoding = detect_encoding(data)
+    if encoding == "cp932":
+        _check_single_encoding(data, path)
     logger.info("Reading %s as %s", path, encoding)
     content = data.decode(encoding)
     # UTF-16 without a byte order mark in the file still decodes to one with

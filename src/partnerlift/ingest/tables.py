@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -25,6 +26,8 @@ from partnerlift.ingest.convert import (
 from partnerlift.ingest.mapping import MappedRows, NumberFormat
 from partnerlift.ingest.messages import text
 from partnerlift.store.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
+
+logger = logging.getLogger(__name__)
 
 # The kind of every canonical field; fields not listed are text.
 FIELD_KINDS: dict[str, str] = {
@@ -157,6 +160,7 @@ def convert_fields(
             columns[name] = values
     if table == "deals":
         _drop_open_close_dates(columns)
+        _check_close_dates(columns, fields, rejections, locale)
     free = build_map(extra) if table in FREE_COLUMNS else None
     return TypedRows(columns, free)
 
@@ -170,6 +174,35 @@ def _drop_open_close_dates(columns: pd.DataFrame) -> None:
     is_open = (columns["status"] == "open").fillna(False).to_numpy(dtype=bool)
     columns.loc[is_open, "closed_at"] = pd.NaT
     columns.loc[is_open, "closed_local"] = pd.NaT
+
+
+def _check_close_dates(
+    columns: pd.DataFrame, fields: pd.DataFrame, rejections: Rejections, locale: str
+) -> None:
+    """Reject deals that close before they were created.
+
+    A won or lost deal without ``closed_at`` is kept, because the column is optional,
+    but it counts in no win rate: outcomes are placed in time by the close date.
+    """
+    empty = pd.Series([None] * len(columns), index=columns.index, dtype=object)
+    raw = _text(fields["closed_at"]) if "closed_at" in fields else empty
+    closed = columns["status"].isin(["won", "lost"]).fillna(False).to_numpy(bool)
+    undated = int((closed & columns["closed_at"].isna().to_numpy()).sum())
+    if undated:
+        logger.warning(
+            "%d won or lost deals have no closed_at; they count in no win rate",
+            undated,
+        )
+    created = pd.to_datetime(columns["created_at"])
+    backwards = (pd.to_datetime(columns["closed_at"]) < created).fillna(False)
+    rows = backwards.to_numpy(bool)
+    reasons = np.full(len(columns), None, dtype=object)
+    created_local = pd.to_datetime(columns["created_local"])
+    reasons[rows] = [
+        text("ingest.closed_before_created", locale, created=f"{value:%Y-%m-%d %H:%M}")
+        for value in created_local[rows]
+    ]
+    rejections.reject(rows, "closed_at", raw, reasons)
 
 
 def _text(values: pd.Series) -> pd.Series:

@@ -243,6 +243,9 @@ def _running_measure(bucketed: ir.Table, count: Count) -> ir.Table:
     if count.kind in ("sum", "max"):
         numeric = _property(bucketed, str(count.target)).try_cast("float64")
         if count.kind == "sum":
+            # NOTE: with negative values a running sum can pass at_least and fall
+            # back; earned_at is then the first passing, and a replay assumes sums
+            # only grow.
             return bucketed.mutate(running=numeric.fill_null(0).sum().over(window))
         return bucketed.mutate(running=numeric.max().over(window))
     target = "user" if count.kind == "share" else str(count.target)
