@@ -303,6 +303,38 @@ def behaviours_done(
     return pd.concat(parts, ignore_index=True)
 
 
+def covariates_as_of(db: Database, frame: pd.DataFrame) -> pd.DataFrame:
+    """Read tier, size, region and segment as each partner's exposure window opened.
+
+    The values come from the latest partner import observed at or before that instant
+    (``partner_history``). A partner first observed later keeps its stored values,
+    because nothing earlier is known about it.
+    """
+    if frame.empty:
+        return frame
+    db.raw.register("_cohort_starts", frame[["partner_id", "exposure_start"]])
+    try:
+        history = db.raw.execute(
+            """
+            SELECT s.partner_id, h.tier, h.size, h.region, h.segment
+            FROM _cohort_starts s
+            ASOF JOIN partner_history h
+              ON s.partner_id = h.partner_id AND s.exposure_start >= h.observed_at
+            """
+        ).df()
+    finally:
+        db.raw.unregister("_cohort_starts")
+    if history.empty:
+        return frame
+    frame = frame.copy()
+    known = history.set_index("partner_id")
+    observed = frame["partner_id"].isin(known.index)
+    for column in COVARIATES:
+        values = frame.loc[observed, "partner_id"].map(known[column])
+        frame.loc[observed, column] = values
+    return frame
+
+
 def build_cohort(
     db: Database,
     study: Study,
@@ -324,6 +356,7 @@ def build_cohort(
     frame, n_no_start, n_short = partner_windows(
         partners, study, zone=zone, as_of=as_of
     )
+    frame = covariates_as_of(db, frame)
     logger.info(
         "Study %s as of %s: %d partners in the cohort, %d without a joined date, "
         "%d with too short a follow-up",

@@ -36,6 +36,7 @@ from partnerlift.ingest.snapshots import (
     apply_updates,
     find_stored,
     record_deal_history,
+    record_partner_history,
 )
 from partnerlift.ingest.tables import (
     FREE_COLUMNS,
@@ -328,6 +329,14 @@ def _store_rows(
     rows = to_arrow(table, typed, new)
     rows = rows.append_column("batch_id", pa.repeat(batch_id, rows.num_rows))
     db.insert_arrow(table, rows)
+    if table == "partners":
+        partner_ids = typed.columns["partner_id"]
+        record_partner_history(
+            db, partner_ids[new].tolist(), "inserted", observed_at, batch_id
+        )
+        record_partner_history(
+            db, partner_ids[changed].tolist(), "updated", observed_at, batch_id
+        )
     if table == "deals":
         deal_ids = typed.columns["deal_id"]
         record_deal_history(

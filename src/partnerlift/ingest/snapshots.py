@@ -199,6 +199,25 @@ def record_deal_history(
     )
 
 
+def record_partner_history(
+    db: Database,
+    partner_ids: list[str],
+    change: str,
+    observed_at: datetime,
+    batch_id: str,
+) -> None:
+    """Append the stored tier, size, region and segment of ``partner_ids``."""
+    if not partner_ids:
+        return
+    db.raw.execute(
+        "INSERT INTO partner_history (partner_id, observed_at, change, batch_id, "
+        "tier, region, segment, size) "
+        "SELECT partner_id, ?, ?, ?, tier, region, segment, size FROM partners "
+        "WHERE partner_id IN (SELECT unnest(?::VARCHAR[]))",
+        [observed_at, change, batch_id, partner_ids],
+    )
+
+
 def deals_as_of(db: Database, moment: datetime) -> pd.DataFrame:
     """Return each deal as the latest export observed at or before ``moment`` showed it.
 

@@ -6,7 +6,7 @@ buckets are taken from, ``*_local`` holds the wall-clock time in the workspace's
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES: dict[str, str] = {
     "import_batches": """
@@ -112,6 +112,19 @@ TABLES: dict[str, str] = {
             stage VARCHAR,
             batch_id VARCHAR NOT NULL
         )""",
+    # Each partner's tier, size, region and segment as every import observed them,
+    # so that covariates can be read as of the start of a study's exposure window.
+    "partner_history": """
+        CREATE TABLE IF NOT EXISTS partner_history (
+            partner_id VARCHAR NOT NULL,
+            observed_at TIMESTAMP NOT NULL,
+            change VARCHAR NOT NULL,
+            tier VARCHAR,
+            region VARCHAR,
+            segment VARCHAR,
+            size VARCHAR,
+            batch_id VARCHAR NOT NULL
+        )""",
     # API keys of the HTTP service; only a SHA-256 hash of each key is stored.
     "api_keys": """
         CREATE TABLE IF NOT EXISTS api_keys (
@@ -169,6 +182,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE import_batches ADD COLUMN IF NOT EXISTS footer BIGINT DEFAULT 0",
         "ALTER TABLE import_batches ADD COLUMN IF NOT EXISTS observed_at TIMESTAMP",
     ],
+    # Version 4 adds partner_history, created from TABLES.
+    3: [],
 }
 
 # The columns a user's file may carry for each table, and which are required.
