@@ -16,6 +16,7 @@ import pytest
 from partnerlift.analysis import analyze
 from partnerlift.analysis.cohorts import Cohort, build_cohort
 from partnerlift.analysis.study import Study
+from partnerlift.ingest import import_file
 from partnerlift.scoring import Rule, ScoreModel
 from partnerlift.settings import Workspace
 from partnerlift.store import Database
@@ -198,3 +199,31 @@ def test_analyze_counts_on_window_workspace(
     assert (win["events_with"], win["n_with"]) == (1, 1)
     assert (win["events_without"], win["n_without"]) == (0, 1)
     assert result["as_of"] == "2024-03-31"
+
+
+def test_moved_user_counts_for_new_partner(database, workspace, tmp_path) -> None:
+    files = {
+        # Exposure windows: "old" 1-10 February, "new" 2-11 March.
+        "partners": "partner_id,joined_at\nold,2024-02-01\nnew,2024-03-02\n",
+        # The export still names the old partner for the completion on 10 March,
+        # and it is imported before the users file that records the move.
+        "events": (
+            "occurred_at,partner_id,user_id,action\n2024-03-10,old,u1,completed\n"
+        ),
+        # u1 left "old" for "new" on 5 March.
+        "users": (
+            "user_id,partner_id,valid_from,valid_to\n"
+            "u1,old,2024-01-01,2024-03-05\nu1,new,2024-03-05,\n"
+        ),
+    }
+    for table, content in files.items():
+        path = tmp_path / f"{table}.csv"
+        path.write_text(content, encoding="utf-8")
+        import_file(database, workspace, table, path)
+    study = Study.model_validate(STUDY)
+    rules = [rule for rule in study.behaviors if isinstance(rule, Rule)]
+
+    cohort = build_cohort(database, study, rules, zone=workspace.zone)
+
+    assert bool(_row(cohort, "new")["video"]) is True
+    assert bool(_row(cohort, "old")["video"]) is False

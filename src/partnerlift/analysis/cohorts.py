@@ -18,6 +18,8 @@ import pandas as pd
 
 from partnerlift.analysis.study import COVARIATES, Study
 from partnerlift.scoring import Rule, award_periods, evaluate_rules
+from partnerlift.scoring.compile import attribute_events
+from partnerlift.scoring.members import load_memberships
 from partnerlift.settings.times import local_midnight_utc
 from partnerlift.store import Database
 
@@ -131,9 +133,13 @@ def events_in_exposure(db: Database, windows: ir.Table) -> ir.Table:
     """Return the events that fall in their partner's exposure window.
 
     The result has exactly the columns of the events table, so the scoring layer
-    evaluates rules on it as on the full table.
+    evaluates rules on it as on the full table. An event belongs to the partner its
+    user belonged to when it happened, as in scoring.
     """
     events = db.table("events")
+    memberships = load_memberships(db)
+    if memberships is not None:
+        events = attribute_events(events, ibis.memtable(memberships))
     window = windows.select(
         window_partner=windows.partner_id,
         window_start=windows.exposure_start,
