@@ -367,3 +367,29 @@ def test_deal_closing_before_creation_rejected(database, workspace, tmp_path):
     assert result.problems[0].field == "closed_at"
     assert result.problems[0].value == "2024-02-01"
     assert "before it was created (2024-03-01 00:00)" in result.problems[0].reason
+
+
+AMOUNT_CURRENCIES = (
+    "deal_id,partner_id,created_at,status,amount,currency\n"
+    'Q1,p1,2024-03-01,open,"$1,200.50",\n'
+    "Q2,p1,2024-03-01,open,EUR 12,\n"
+    "Q3,p1,2024-03-01,open,1200円,\n"
+    "Q4,p1,2024-03-01,open,500,JPY\n"
+    "Q5,p1,2024-03-01,open,$500,JPY\n"
+)
+
+
+def test_amount_sign_sets_currency(database, workspace, tmp_path):
+    path = write(tmp_path, "deals.csv", AMOUNT_CURRENCIES)
+
+    result = import_file(database, workspace, "deals", path)
+    stored = dict(
+        database.raw.execute("SELECT deal_id, currency FROM deals").fetchall()
+    )
+
+    assert stored == {"Q1": "USD", "Q2": "EUR", "Q3": "JPY", "Q4": "JPY"}
+    assert result.rejected == 1
+    assert result.problems[0].line == 6
+    assert "written in USD but the currency column says JPY" in (
+        result.problems[0].reason
+    )

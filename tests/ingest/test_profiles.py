@@ -223,3 +223,42 @@ def test_adapted_profile_copy_imports(workspace, tmp_path):
     assert shown.exit_code == 0
     assert result.exit_code == 0
     assert json.loads(result.stdout)["inserted"] == 3
+
+
+STAGE_SPELLINGS = (
+    '"Opportunity ID","Partner Account","Stage","Amount","Created Date","Close Date"\n'
+    '"A1","P1","Closed won","100","4/1/2024","4/20/2024"\n'
+    '"A2","P1"," Closed  Won ","100","4/1/2024","4/20/2024"\n'
+    '"A3","P1","closed lost","100","4/1/2024","4/20/2024"\n'
+    '"A4","P1","Prospecting","100","4/1/2024","4/20/2024"\n'
+)
+
+
+def test_stage_matching_ignores_case_and_spaces(database, workspace, tmp_path):
+    path = tmp_path / "stages.csv"
+    path.write_text(STAGE_SPELLINGS, encoding="utf-8")
+
+    import_file(database, workspace, "deals", path, mapping="salesforce-opportunities")
+    statuses = dict(
+        database.raw.execute("SELECT deal_id, status FROM deals").fetchall()
+    )
+
+    assert statuses == {"A1": "won", "A2": "won", "A3": "lost", "A4": "open"}
+
+
+def test_profile_date_format_falls_back_to_era(database, workspace, tmp_path):
+    path = tmp_path / "era.csv"
+    path.write_text(
+        '"Opportunity ID","Partner Account","Stage","Amount","Created Date",'
+        '"Close Date"\n"A1","P1","Closed Won","100","令和6年4月1日","R6.4.20"\n',
+        encoding="utf-8",
+    )
+
+    result = import_file(
+        database, workspace, "deals", path, mapping="salesforce-opportunities"
+    )
+    created = database.raw.execute("SELECT created_local FROM deals").fetchall()
+
+    assert result.inserted == 1
+    # 令和6年 is 2024 (令和元年 = 2019).
+    assert created[0][0].isoformat() == "2024-04-01T00:00:00"

@@ -88,9 +88,10 @@ def parse_times(
 ) -> pd.Series:
     """Parse a timestamp column into naive UTC datetimes (NaT where empty or invalid).
 
-    Offset-less timestamps are local time in ``zone``; ``date_format`` values are
-    read with strptime; ``day_offset`` values count whole days from the local
-    midnight of ``base_date``. Without either, a value that is not ISO 8601 may be
+    Offset-less timestamps are local time in ``zone``. ``date_format`` values are
+    read with strptime, and a value that matches none of its formats as if there
+    were none. ``day_offset`` values count whole days from the local midnight of
+    ``base_date``. Without either, a value that is not ISO 8601 may be
     a spreadsheet date such as ``2024/04/01``, ``令和6年4月1日`` or an Excel serial
     (see :mod:`partnerlift.ingest.values`), read as local time in ``zone``.
     """
@@ -163,14 +164,19 @@ def _strptime_parser(
     date_formats: list[str], zone: ZoneInfo
 ) -> Callable[[str], datetime]:
     def parse(value: str) -> datetime:
-        for date_format in date_formats[:-1]:
+        for date_format in date_formats:
             try:
                 moment = datetime.strptime(value.strip(), date_format)
                 break
             except ValueError:
                 continue
         else:
-            moment = datetime.strptime(value.strip(), date_formats[-1])
+            # Year-first forms are unambiguous, so ISO 8601, 2024/04/01, era dates
+            # and Excel serials still read when the export mixes them in.
+            try:
+                return parse_instant(value, zone)
+            except ValueError:
+                return parse_spreadsheet_instant(value, zone)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
         return moment.astimezone(UTC).replace(tzinfo=None)

@@ -250,6 +250,18 @@ class MappedRows:
     unmapped: dict[str, pd.Series] = field(default_factory=dict)
 
 
+def _loose_key(value: object) -> object:
+    """Match value-map keys without regard to case or surrounding spaces, as CRM
+    exports write ``Closed Won``, ``Closed won`` and `` closed won`` alike."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return " ".join(str(value).split()).casefold()
+
+
+def _loose_value_map(table: dict[str, str]) -> dict[object, str]:
+    return {_loose_key(key): target for key, target in table.items()}
+
+
 def apply_mapping(mapping: Mapping, source: SourceRows, table: str) -> MappedRows:
     """Rename, map values and set constants; mark the rows that the filter keeps.
 
@@ -280,13 +292,15 @@ def apply_mapping(mapping: Mapping, source: SourceRows, table: str) -> MappedRow
         else:
             values = pd.Series(spec.constant, index=source.frame.index, dtype=object)
         if spec.values:
+            table = _loose_value_map(spec.values)
+            keys = values.map(_loose_key)
             if spec.strict:
-                unmapped[name] = values.notna() & ~values.isin(list(spec.values))
-            values = values.map(
-                lambda value, table=spec.values, otherwise=spec.otherwise: table.get(
-                    value, value if otherwise is None or value is None else otherwise
-                )
-            )
+                unmapped[name] = values.notna() & ~keys.isin(list(table))
+            mapped = keys.map(table)
+            if spec.otherwise is None:
+                values = mapped.where(mapped.notna(), values)
+            else:
+                values = mapped.where(mapped.notna() | values.isna(), spec.otherwise)
         fields[name] = values
     used = {spec.column for spec in specs.values() if spec.column is not None}
     extra = [column for column in source.columns if column not in used]

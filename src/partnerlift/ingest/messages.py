@@ -51,6 +51,12 @@ register(
             "en": "Invalid {field}: it must be a whole number.",
             "ja": "{field} が不正です。整数にしてください。",
         },
+        "ingest.currency_conflict": {
+            "en": "Invalid amount: it is written in {named} but the currency column "
+            "says {given}. Fix one of the two.",
+            "ja": "amount が不正です。金額は{named}で書かれていますが、通貨の列は"
+            "{given}です。どちらかを直してください。",
+        },
         "ingest.closed_before_created": {
             "en": "Invalid closed_at: the deal closes before it was created "
             "({created}). Check both dates.",

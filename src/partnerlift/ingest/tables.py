@@ -25,6 +25,7 @@ from partnerlift.ingest.convert import (
 )
 from partnerlift.ingest.mapping import MappedRows, NumberFormat
 from partnerlift.ingest.messages import text
+from partnerlift.ingest.values import amount_currencies
 from partnerlift.store.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -161,6 +162,10 @@ def convert_fields(
     if table == "deals":
         _drop_open_close_dates(columns)
         _check_close_dates(columns, fields, rejections, locale)
+        if "amount" in fields:
+            _fill_amount_currency(
+                columns, _text(fields["amount"]), rejections, locale, yen_backslash
+            )
     free = build_map(extra) if table in FREE_COLUMNS else None
     return TypedRows(columns, free)
 
@@ -187,7 +192,8 @@ def _check_close_dates(
     empty = pd.Series([None] * len(columns), index=columns.index, dtype=object)
     raw = _text(fields["closed_at"]) if "closed_at" in fields else empty
     closed = columns["status"].isin(["won", "lost"]).fillna(False).to_numpy(bool)
-    undated = int((closed & columns["closed_at"].isna().to_numpy()).sum())
+    kept = ~rejections.mask
+    undated = int((closed & columns["closed_at"].isna().to_numpy() & kept).sum())
     if undated:
         logger.warning(
             "%d won or lost deals have no closed_at; they count in no win rate",
@@ -203,6 +209,29 @@ def _check_close_dates(
         for value in created_local[rows]
     ]
     rejections.reject(rows, "closed_at", raw, reasons)
+
+
+def _fill_amount_currency(
+    columns: pd.DataFrame,
+    amounts: pd.Series,
+    rejections: Rejections,
+    locale: str,
+    yen_backslash: bool,
+) -> None:
+    """Take the currency from the amount's sign or code (``$1,200``) where the
+    currency column is empty; reject a row whose two disagree."""
+    named = amount_currencies(amounts, yen_backslash=yen_backslash)
+    given = columns["currency"]
+    conflict = (named.notna() & given.notna() & (named != given)).to_numpy(bool)
+    reasons = np.full(len(columns), None, dtype=object)
+    reasons[conflict] = [
+        text("ingest.currency_conflict", locale, named=named_value, given=given_value)
+        for named_value, given_value in zip(
+            named[conflict], given[conflict], strict=True
+        )
+    ]
+    rejections.reject(conflict, "amount", amounts, reasons)
+    columns["currency"] = given.where(given.notna(), named)
 
 
 def _text(values: pd.Series) -> pd.Series:

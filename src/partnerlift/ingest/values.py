@@ -178,6 +178,34 @@ _COMMA_GROUPS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _BRACKETED = re.compile(r"\((.*)\)")
 
 
+_CURRENCY_SIGNS = {"¥": "JPY", "円": "JPY", "$": "USD", "€": "EUR", "£": "GBP"}
+_CURRENCY_CODE = re.compile(r"\b(JPY|USD|EUR|GBP)\b")
+
+
+def amount_currencies(values: pd.Series, *, yen_backslash: bool = False) -> pd.Series:
+    """Return the currency that each amount text names by sign or code, or None.
+
+    ``$1,200`` is USD, ``€ 12`` EUR, ``1,200円`` and ``￥1,200`` JPY; so is
+    ``\\1,200`` when ``yen_backslash`` says the backslash is CP932's yen sign.
+    """
+
+    def currency(value: object) -> str | None:
+        if value is None or pd.isna(value):
+            return None
+        text = unicodedata.normalize("NFKC", str(value))
+        code = _CURRENCY_CODE.search(text)
+        if code:
+            return code.group(1)
+        for sign, name in _CURRENCY_SIGNS.items():
+            if sign in text:
+                return name
+        if yen_backslash and "\\" in text:
+            return "JPY"
+        return None
+
+    return values.map(currency)
+
+
 def clean_amounts(
     values: pd.Series,
     *,
