@@ -43,3 +43,26 @@ def test_end_of_day_in_tokyo_is_utc_afternoon():
     assert end_of_day_utc(date(2024, 3, 31), get_zone("Asia/Tokyo")) == datetime(
         2024, 3, 31, 15, 0
     )
+
+
+def test_unquoted_comma_gets_a_hint(tmp_path):
+    from pydantic import BaseModel, ConfigDict
+
+    from partnerlift.settings.yamlfile import load_yaml, parse_model
+
+    class Labelled(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        label: dict[str, str]
+
+    path = tmp_path / "labels.yaml"
+    path.write_text(
+        "label: {en: Product document, 3+ pages viewed}\n", encoding="utf-8"
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        parse_model(load_yaml(path), Labelled, "file")
+
+    problem = raised.value.problems[0]
+    assert problem.line == 1
+    assert problem.field == "label.3+ pages viewed"
+    assert "quote text that has a comma" in problem.reason

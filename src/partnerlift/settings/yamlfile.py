@@ -110,13 +110,14 @@ def validation_problems(
             continue
         if isinstance(value, dict | list):
             value = None
+        reason = item["msg"]
+        if item["type"] == "string_type" and item.get("input") is None:
+            # `{en: Product document, 3+ pages viewed}` is a flow mapping with a key
+            # "3+ pages viewed" and no value: YAML splits unquoted text at commas.
+            reason += ". The value is empty; in YAML, quote text that has a comma"
         problems.append(
             Problem(
-                str(document.path),
-                document.line_of(full),
-                field_name,
-                value,
-                item["msg"],
+                str(document.path), document.line_of(full), field_name, value, reason
             )
         )
     return problems
