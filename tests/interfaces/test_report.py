@@ -88,6 +88,28 @@ ANALYSIS = {
             statement_en="Too few partners <script>alert(1)</script>.",
             statement_ja="データ不足 <script>alert(1)</script>。",
         ),
+        _finding(
+            "proposal_template",
+            "提案テンプレートのダウンロード",
+            outcome="lead_time",
+            measure="time_ratio",
+            estimate=0.8,
+            ci_low=0.6,
+            ci_high=0.95,
+            value_with=40.0,
+            value_without=55.0,
+        ),
+        _finding(
+            "proposal_template",
+            "提案テンプレートのダウンロード",
+            outcome="revenue",
+            measure="ratio_of_means",
+            estimate=1.5,
+            ci_low=1.1,
+            ci_high=2.2,
+            value_with=3000000.0,
+            value_without=2000000.0,
+        ),
     ],
 }
 
@@ -194,6 +216,83 @@ def test_report_summary_counts(html_en):
 
     assert "Partners<strong>3</strong>" in summary
     assert "Deals<strong>0</strong>" in summary
+
+
+def _findings_rows(html: str) -> list[list[str]]:
+    """Return the cell texts of each row of the findings table."""
+    table = html.split('id="findings"')[1].split("</table>")[0]
+    body = table.split("<tbody>")[1]
+    return [
+        re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+
+
+def _findings_headers(html: str) -> list[str]:
+    table = html.split('id="findings"')[1].split("</table>")[0]
+    return re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)
+
+
+def test_findings_header_en_generic(html_en):
+    headers = _findings_headers(html_en)
+
+    assert "Ratio (95% CI)" in headers
+    assert "Measure" in headers
+    assert "Risk ratio (95% CI)" not in html_en
+
+
+def test_findings_header_ja_generic(html_ja):
+    headers = _findings_headers(html_ja)
+
+    assert "比（95%信頼区間）" in headers
+    assert "指標" in headers
+    assert "リスク比(95%信頼区間)" not in html_ja
+
+
+def test_findings_rows_name_measure_en(html_en):
+    # Columns: behaviour, outcome, with, without, measure, ratio, adjusted, ...
+    rows = _findings_rows(html_en)
+
+    assert [row[1] for row in rows] == [
+        "win rate",
+        "win rate",
+        "time to first deal",
+        "revenue",
+    ]
+    assert [row[4] for row in rows] == [
+        "risk ratio",
+        "risk ratio",
+        "time ratio",
+        "ratio of means",
+    ]
+    assert rows[2][5] == "0.80 (0.60–0.95)"
+    assert rows[3][5] == "1.50 (1.10–2.20)"
+
+
+def test_findings_rows_name_measure_ja(html_ja):
+    rows = _findings_rows(html_ja)
+
+    assert [row[1] for row in rows] == [
+        "受注率",
+        "受注率",
+        "最初の商談までの日数",
+        "受注額",
+    ]
+    assert [row[4] for row in rows] == ["リスク比", "リスク比", "時間比", "平均の比"]
+
+
+def test_revenue_has_one_japanese_name(html_ja):
+    # The CLI's findings table calls the outcome 受注額; the report must not say 売上.
+    assert "受注額" in html_ja
+    assert "売上" not in html_ja
+
+
+def test_forest_labels_name_measure(html_en):
+    forest = html_en.split('id="forest-plot"')[1].split("</svg>")[0]
+
+    assert "win rate · risk ratio" in forest
+    assert "time to first deal · time ratio" in forest
+    assert "revenue · ratio of means" in forest
 
 
 def test_histogram_bins_by_ten():

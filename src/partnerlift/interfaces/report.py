@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from partnerlift.analysis import analyze, load_study
+from partnerlift.interfaces.finding_labels import measure_name, outcome_name
 from partnerlift.scoring import ScoreModel, load_model, score_partners
 from partnerlift.settings import Workspace, register, text
 from partnerlift.store import Database
@@ -68,11 +70,9 @@ register(
         "report.outcome": {"en": "Outcome", "ja": "成果"},
         "report.with": {"en": "Did it", "ja": "実施あり"},
         "report.without": {"en": "Did not", "ja": "実施なし"},
-        "report.risk_ratio": {
-            "en": "Risk ratio (95% CI)",
-            "ja": "リスク比(95%信頼区間)",
-        },
-        "report.adjusted": {"en": "Adjusted (95% CI)", "ja": "調整後(95%信頼区間)"},
+        "report.measure": {"en": "Measure", "ja": "指標"},
+        "report.ratio": {"en": "Ratio (95% CI)", "ja": "比（95%信頼区間）"},
+        "report.adjusted": {"en": "Adjusted (95% CI)", "ja": "調整後（95%信頼区間）"},
         "report.adjusted_for": {"en": "Adjusted for", "ja": "調整した変数"},
         "report.q_value": {"en": "q-value", "ja": "q値"},
         "report.status": {"en": "Status", "ja": "状態"},
@@ -85,12 +85,12 @@ register(
         "report.forest": {"en": "Ratios", "ja": "比"},
         "report.forest_note": {
             "en": (
-                "Log scale. Risk ratios unless the row names another measure. "
+                "Log scale. Each row names its measure. "
                 "Hollow: crude ratio; filled: adjusted ratio, on the row just below; "
                 "lines: 95% intervals; the vertical line marks no difference (1)."
             ),
             "ja": (
-                "対数目盛。行に別の指標名がなければリスク比。白抜き: 未調整の比、"
+                "対数目盛。指標は行ごとに記載。白抜き: 未調整の比、"
                 "塗りつぶし: 調整後の比（そのすぐ下）、横線: 95%信頼区間、"
                 "縦線: 差なし(1)。"
             ),
@@ -103,14 +103,6 @@ register(
             "en": "No partners yet.",
             "ja": "パートナーはまだいません。",
         },
-        "report.outcome.opportunity_rate": {"en": "Opportunity rate", "ja": "商談化率"},
-        "report.outcome.win_rate": {"en": "Win rate", "ja": "受注率"},
-        "report.outcome.deal_win_rate": {
-            "en": "Deal win rate",
-            "ja": "商談単位の受注率",
-        },
-        "report.outcome.lead_time": {"en": "Lead time", "ja": "商談化までの日数"},
-        "report.outcome.revenue": {"en": "Revenue", "ja": "売上"},
         "report.covariate.tier": {"en": "tier", "ja": "ティア"},
         "report.covariate.size": {"en": "size", "ja": "規模"},
         "report.covariate.region": {"en": "region", "ja": "地域"},
@@ -139,9 +131,6 @@ register(
         "report.survival_axis": {"en": "days", "ja": "日"},
         "report.value.per_year": {"en": "{value}/year", "ja": "年{value}件"},
         "report.value.days": {"en": "{value} days", "ja": "{value}日"},
-        "report.measure.time_ratio": {"en": "time ratio", "ja": "時間比"},
-        "report.measure.ratio_of_means": {"en": "ratio of means", "ja": "平均の比"},
-        "report.measure.hazard_ratio": {"en": "hazard ratio", "ja": "ハザード比"},
     }
 )
 
@@ -174,7 +163,7 @@ class ForestRow:
 
 @dataclass
 class ForestPlot:
-    """A forest plot of risk ratios on a log scale."""
+    """A forest plot of ratios on a log scale."""
 
     width: int
     height: int
@@ -225,7 +214,7 @@ def _triple(low: Any, estimate: Any, high: Any) -> Triple | None:
 
 
 def forest_plot(findings: list[dict[str, Any]], labels: list[str]) -> ForestPlot | None:
-    """Lay out crude and adjusted risk ratios on a log axis, or None if none exist.
+    """Lay out crude and adjusted ratios on a log axis, or None if none exist.
 
     ``labels`` contains each finding's row label, in the order of ``findings``.
     """
@@ -429,7 +418,8 @@ def _points(value: Any) -> str:
 # The report's content.
 
 
-def _label(labels: dict[str, str] | None, locale: str, fallback: str) -> str:
+def localized_label(labels: dict[str, str] | None, locale: str, fallback: str) -> str:
+    """Return the label in ``locale``, else the English one, else ``fallback``."""
     if not labels:
         return fallback
     return labels.get(locale) or labels.get("en") or fallback
@@ -439,7 +429,8 @@ def _count(db: Database, table: str) -> int:
     return int(db.raw.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0])
 
 
-def _partner_details(db: Database, partner_ids: list[str]) -> dict[str, dict[str, Any]]:
+def partner_details(db: Database, partner_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Return the name, tier and size of each partner in ``partner_ids``, by id."""
     if not partner_ids:
         return {}
     frame = db.query(
@@ -458,7 +449,7 @@ def _rule_rows(model: ScoreModel, score: dict[str, Any], locale: str) -> list[di
         rows.append(
             {
                 "id": rule.id,
-                "label": _label(rule.label, locale, rule.id),
+                "label": localized_label(rule.label, locale, rule.id),
                 "points": _points(rule.points),
                 "earned": earned,
             }
@@ -470,7 +461,7 @@ def _top_rows(
     db: Database, model: ScoreModel, score: dict[str, Any], top: int
 ) -> list[dict]:
     leaders = score.get("partners", [])[:top]
-    details = _partner_details(db, [p["partner_id"] for p in leaders])
+    details = partner_details(db, [p["partner_id"] for p in leaders])
     rows = []
     for rank, partner in enumerate(leaders, start=1):
         detail = details.get(partner["partner_id"], {})
@@ -508,11 +499,6 @@ def _known(message_id: str) -> bool:
     return True
 
 
-def _outcome_label(outcome: str, locale: str) -> str:
-    message_id = f"report.outcome.{outcome}"
-    return text(message_id, locale) if _known(message_id) else outcome
-
-
 def _group(
     value: Any,
     events: Any,
@@ -541,11 +527,6 @@ def _group(
     return f"{shown} ({events}/{partners})"
 
 
-def _measure_suffix(finding: dict[str, Any], locale: str) -> str:
-    message_id = f"report.measure.{finding.get('measure')}"
-    return f" · {text(message_id, locale)}" if _known(message_id) else ""
-
-
 def _finding_rows(findings: list[dict[str, Any]], locale: str) -> list[dict]:
     rows = []
     for finding in findings:
@@ -554,7 +535,7 @@ def _finding_rows(findings: list[dict[str, Any]], locale: str) -> list[dict]:
         rows.append(
             {
                 "behavior": finding.get("behavior_label") or finding.get("behavior"),
-                "outcome": _outcome_label(finding.get("outcome", ""), locale),
+                "outcome": outcome_name(finding.get("outcome", ""), locale),
                 "with": _group(
                     finding.get("value_with"),
                     finding.get("events_with"),
@@ -569,7 +550,7 @@ def _finding_rows(findings: list[dict[str, Any]], locale: str) -> list[dict]:
                     finding,
                     locale,
                 ),
-                "measure": _measure_suffix(finding, locale),
+                "measure": measure_name(finding.get("measure") or "risk_ratio", locale),
                 "ratio": format_ratio(
                     finding.get("estimate"),
                     finding.get("ci_low"),
@@ -644,7 +625,8 @@ def build_report(
 
     finding_rows = _finding_rows(findings, locale)
     forest_labels = [
-        f"{row['behavior']} · {row['outcome']}{row['measure']}" for row in finding_rows
+        f"{row['behavior']} · {row['outcome']} · {row['measure']}"
+        for row in finding_rows
     ]
     survival_plots = []
     for curve in analysis.get("curves", []) or []:
@@ -663,14 +645,7 @@ def build_report(
     context = {
         "locale": locale,
         "t": lambda message_id, **values: text(message_id, locale, **values),
-        "summary": {
-            "partners": _count(db, "partners"),
-            "events": _count(db, "events"),
-            "deals": _count(db, "deals"),
-            "as_of": analysis.get("as_of") or score.get("as_of") or "—",
-            "model": _label(model.label, locale, model.model),
-            "study": analysis.get("study") or "—",
-        },
+        "summary": summarize(db, model, score, analysis, locale),
         "rules": _rule_rows(model, score, locale),
         "top": top,
         "partners": _top_rows(db, model, score, top),
@@ -683,10 +658,49 @@ def build_report(
     return _environment().get_template("report.html.j2").render(context)
 
 
+def summarize(
+    db: Database,
+    model: ScoreModel,
+    score: dict[str, Any],
+    analysis: dict[str, Any],
+    locale: str,
+) -> dict[str, Any]:
+    """Return the report's summary: table counts, as-of date, model and study.
+
+    ``partners``, ``events`` and ``deals`` are row counts of those tables. ``as_of``
+    is the analysis's as-of date, or the score's if the analysis has none, and
+    ``model`` is the score model's label in ``locale``.
+    """
+    return {
+        "partners": _count(db, "partners"),
+        "events": _count(db, "events"),
+        "deals": _count(db, "deals"),
+        "as_of": analysis.get("as_of") or score.get("as_of") or "—",
+        "model": localized_label(model.label, locale, model.model),
+        "study": analysis.get("study") or "—",
+    }
+
+
 def score_and_analyze(
-    db: Database, workspace: Workspace
+    db: Database,
+    workspace: Workspace,
+    *,
+    model_path: Path | None = None,
+    study_path: Path | None = None,
 ) -> tuple[ScoreModel, dict[str, Any], dict[str, Any]]:
-    """Score and analyse with the workspace's default score model and study.
+    """Score and analyse with a score model and study, by default the workspace's.
+
+    Parameters
+    ----------
+    db
+        The workspace database.
+    workspace
+        The workspace; its zone and locale apply.
+    model_path
+        Score model file (default: the workspace's score_model.yaml). The analysis
+        reads its rule-based behaviours from this model too.
+    study_path
+        Study file (default: the workspace's study.yaml).
 
     Returns
     -------
@@ -699,9 +713,9 @@ def score_and_analyze(
     ConfigError
         If the score model or study file is missing or invalid.
     """
-    model = load_model(workspace.score_model_path)
+    model = load_model(model_path or workspace.score_model_path)
     score = score_partners(db, model, zone=workspace.zone)
-    study = load_study(workspace.study_path)
+    study = load_study(study_path or workspace.study_path)
     analysis = analyze(
         db, study, model=model, zone=workspace.zone, locale=workspace.locale
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from partnerlift.analysis import Finding, analyze, load_study
+from partnerlift.analysis import analyze, load_study
 from partnerlift.analysis.statements import (
     format_amount,
     format_days,
@@ -24,6 +24,7 @@ from partnerlift.interfaces.cli.app import (
     emit_table,
     open_database,
 )
+from partnerlift.interfaces.finding_labels import FINDING_COLUMNS
 from partnerlift.scoring import load_model
 from partnerlift.settings.messages import register, text
 
@@ -62,10 +63,6 @@ register(
             "en": "{outcome} {count}",
             "ja": "{outcome} {count}社",
         },
-        "analysis.measure.risk_ratio": {"en": "RR", "ja": "RR"},
-        "analysis.measure.time_ratio": {"en": "TR", "ja": "時間比"},
-        "analysis.measure.hazard_ratio": {"en": "HR", "ja": "HR"},
-        "analysis.measure.ratio_of_means": {"en": "MR", "ja": "平均比"},
         "analysis.table.adjusted": {"en": "Adjusted", "ja": "調整後"},
         "analysis.table.q": {"en": "q", "ja": "q"},
         "analysis.table.status": {"en": "Status", "ja": "状態"},
@@ -92,24 +89,10 @@ register(
             "en": "insufficient data",
             "ja": "データ不足",
         },
-        "analysis.outcome_name.opportunity_rate": {
-            "en": "opportunity rate",
-            "ja": "商談化率",
-        },
-        "analysis.outcome_name.win_rate": {"en": "win rate", "ja": "受注率"},
-        "analysis.outcome_name.deal_win_rate": {
-            "en": "deal win rate",
-            "ja": "商談単位の受注率",
-        },
-        "analysis.outcome_name.lead_time": {
-            "en": "time to first deal",
-            "ja": "最初の商談までの日数",
-        },
-        "analysis.outcome_name.revenue": {"en": "revenue", "ja": "受注額"},
     }
 )
 
-CSV_COLUMNS = [name for name in Finding.__dataclass_fields__ if name != "curves"]
+CSV_COLUMNS = FINDING_COLUMNS
 
 
 def _interval(
