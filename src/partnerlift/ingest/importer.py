@@ -174,6 +174,7 @@ def import_source(
     observed_at: datetime | None = None,
     before_commit: Callable[[Database, ImportResult], None] | None = None,
     keep_unknown_users: bool = False,
+    line_groups: np.ndarray | None = None,
 ) -> ImportResult:
     """Import rows already read into a :class:`SourceRows`, as one batch.
 
@@ -182,7 +183,10 @@ def import_source(
     stored, for readers that store more. With ``keep_unknown_users``, an event
     whose user is not (yet) in the users table is stored without a partner rather
     than rejected, as tracking libraries send events before the user is linked.
-    The result's ``outcomes`` gives each source line's outcome. See
+    The result's ``outcomes`` gives each source line's outcome. ``line_groups``
+    gives the group of each line (line n is in group ``line_groups[n - 1]``) when
+    the source joins several files, such as the requests of one transaction: the
+    derived event ids then number identical rows within each group only. See
     :func:`import_file` for the other parameters and the errors.
     """
     _check_table(table)
@@ -220,7 +224,10 @@ def import_source(
     )
     if table == "events" and len(typed.columns):
         missing_ids = typed.columns["event_id"].isna()
-        derived = derive_event_ids(typed.columns, extra)
+        groups = None
+        if line_groups is not None and len(lines):
+            groups = pd.Series(np.asarray(line_groups)[np.asarray(lines) - 1])
+        derived = derive_event_ids(typed.columns, extra, groups)
         typed.columns["event_id"] = typed.columns["event_id"].where(
             ~missing_ids, derived
         )

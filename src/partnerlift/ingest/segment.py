@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from partnerlift.ingest.importer import ImportResult, import_source
 from partnerlift.ingest.records import rows_from_objects
@@ -137,9 +138,7 @@ def _event(
             properties.setdefault("name", message["name"])
     user = message.get("userId")
     user_id = str(user) if user else ANONYMOUS_PREFIX + str(message["anonymousId"])
-    moment = (
-        message.get("timestamp") or message.get("sentAt") or received_at.isoformat()
-    )
+    moment = _event_time(message, received_at)
     event = {
         "event_id": _message_event_id(source, message),
         "occurred_at": moment if isinstance(moment, str) else str(moment),
@@ -153,6 +152,37 @@ def _event(
     if message.get("anonymousId") and user:
         event["properties"] = {**properties, "anonymous_id": message["anonymousId"]}
     return event
+
+
+def _event_time(message: dict[str, Any], received_at: datetime) -> Any:
+    """Return when a message's event happened, as Segment computes ``timestamp``.
+
+    A given ``timestamp`` wins. Otherwise the device's ``originalTimestamp`` is
+    corrected for the device clock's skew, ``receivedAt - sentAt``, and without
+    it the event happened when it was received: the message's ``receivedAt`` (a
+    replayed export) or else ``received_at``, naive UTC.
+    """
+    if message.get("timestamp"):
+        return message["timestamp"]
+    zone = ZoneInfo("UTC")
+    received = _parse_utc(message.get("receivedAt"), zone) or received_at
+    original = message.get("originalTimestamp")
+    if original:
+        device_time = _parse_utc(original, zone)
+        sent = _parse_utc(message.get("sentAt"), zone)
+        if device_time is None or sent is None:
+            return original
+        return (received - (sent - device_time)).isoformat() + "+00:00"
+    return received.isoformat() + "+00:00"
+
+
+def _parse_utc(value: Any, zone: ZoneInfo) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_instant(value, zone)
+    except ValueError:
+        return None
 
 
 def _message_event_id(source: str, message: dict[str, Any]) -> str | None:

@@ -255,7 +255,9 @@ def build_map(extra: pd.DataFrame) -> pa.MapArray:
     )
 
 
-def derive_event_ids(columns: pd.DataFrame, extra: pd.DataFrame) -> pd.Series:
+def derive_event_ids(
+    columns: pd.DataFrame, extra: pd.DataFrame, groups: pd.Series | None = None
+) -> pd.Series:
     """Derive an event id from a hash of each event's content.
 
     The content is the UTC instant, the partner and user as given in the file, the
@@ -263,6 +265,9 @@ def derive_event_ids(columns: pd.DataFrame, extra: pd.DataFrame) -> pd.Series:
     identical rows before it in the file, so that the same file imported again gets
     the same ids. The partner resolved from a user is not
     part of it, so a later change to the users table leaves the ids as they were.
+    ``groups`` (aligned with ``columns``) splits the rows into separate files: a
+    row's repeat number then counts identical rows of its own group only, so the
+    requests stored in one transaction get the ids each would get alone.
     """
     parts = [pa.array(columns["occurred_at"].astype("int64").astype(str))]
     for name in ("partner_id", "user_id", "action", "asset_id", "source"):
@@ -278,7 +283,8 @@ def derive_event_ids(columns: pd.DataFrame, extra: pd.DataFrame) -> pd.Series:
     # same daily count twice), so the n-th repeat gets its number in the hash. The same
     # file imported again still gives the same ids.
     texts = pd.Series(content.to_pylist(), index=columns.index, dtype=object)
-    repeat = texts.groupby(texts, sort=False, dropna=False).cumcount()
+    keys = [texts] if groups is None else [texts, groups.to_numpy()]
+    repeat = texts.groupby(keys, sort=False, dropna=False).cumcount()
     digests = [
         hashlib.sha256(f"{item}{_SEPARATOR}{number}".encode()).hexdigest()[:32]
         for item, number in zip(texts, repeat, strict=True)

@@ -186,7 +186,7 @@ def amount_currencies(values: pd.Series, *, yen_backslash: bool = False) -> pd.S
     """Return the currency that each amount text names by sign or code, or None.
 
     ``$1,200`` is USD, ``€ 12`` EUR, ``1,200円`` and ``￥1,200`` JPY; so is
-    ``\\1,200`` when ``yen_backslash`` says the backslash is CP932's yen sign.
+    ``\\1,200`` when ``yen_backslash`` marks the backslash as CP932's yen sign.
     """
 
     def currency(value: object) -> str | None:

@@ -6,7 +6,7 @@ buckets are taken from, ``*_local`` holds the wall-clock time in the workspace's
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 TABLES: dict[str, str] = {
     "import_batches": """
@@ -142,6 +142,7 @@ TABLES: dict[str, str] = {
             request_key VARCHAR NOT NULL,
             received_at TIMESTAMP NOT NULL,
             response VARCHAR NOT NULL,
+            request_hash VARCHAR,
             PRIMARY KEY (source, request_key)
         )""",
     # xAPI statements as received. Each is also stored as one event, except
@@ -184,6 +185,11 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # Version 4 adds partner_history, created from TABLES.
     3: [],
+    # The SHA-256 hash of each stored request's body, so that a key sent again
+    # with another body is rejected rather than answered with the first response.
+    4: [
+        "ALTER TABLE ingest_requests ADD COLUMN IF NOT EXISTS request_hash VARCHAR",
+    ],
 }
 
 # The columns a user's file may carry for each table, and which are required.

@@ -31,8 +31,10 @@ from partnerlift.ingest.segment import import_segment, message_list
 from partnerlift.interfaces.http.apikeys import ApiKey, authenticate
 from partnerlift.interfaces.http.events import EventWriter
 from partnerlift.interfaces.http.limits import BodyLimit
+from partnerlift.interfaces.http.problems import error_body
 from partnerlift.interfaces.http.statements import (
     ConflictError,
+    IdempotencyKeyReusedError,
     StatementStore,
 )
 from partnerlift.settings import Workspace, open_workspace
@@ -56,11 +58,6 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.problems = problems or []
-
-
-def error_body(status: int, message: str, problems: list[Any] | None = None) -> dict:
-    """Return the one JSON shape of every error response."""
-    return {"error": {"message": message, "problems": problems or [], "status": status}}
 
 
 class Service:
@@ -170,8 +167,12 @@ def create_app(
             service.db.close()
         logger.info("Stopped; closed %s", workspace.database_path)
 
+    # The interactive documentation pages (/docs, /redoc) load their scripts from
+    # a CDN, so they are off; /openapi.json is served.
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         title="partnerlift",
         version=__version__,
         description="Partner support events in, engagement scores out.",
@@ -203,6 +204,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         status = 404 if isinstance(error, NotFoundError) else 400
         if isinstance(error, ConflictError):
             status = 409
+        elif isinstance(error, IdempotencyKeyReusedError):
+            status = 422
         problems = [problem.as_dict() for problem in getattr(error, "problems", [])]
         message = str(error).split("\n", 1)[0]
         logger.info("%s %s: %d %s", request.method, request.url.path, status, message)
@@ -215,6 +218,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         problems = [
             {
                 "field": ".".join(str(part) for part in item["loc"]),
+                "value": _plain(item.get("input")),
                 "reason": item["msg"],
             }
             for item in error.errors()
@@ -242,6 +246,11 @@ def _add_error_handlers(app: FastAPI) -> None:
             ),
             500,
         )
+
+
+def _plain(value: Any) -> str | int | float | bool | None:
+    """Return ``value`` if it is a JSON scalar, else None."""
+    return value if isinstance(value, str | int | float | bool) else None
 
 
 def _check_items(items: Any, service: Service, what: str) -> list[Any]:
@@ -301,7 +310,8 @@ def _add_segment_routes(app: FastAPI, service: Service) -> None:
 
         outcomes = await service.run(work)
         if kind is not None and outcomes[0]["status"] == "rejected":
-            raise ApiError(400, outcomes[0]["reason"], [outcomes[0]])
+            problem = {"line": 1, "reason": outcomes[0]["reason"], "index": 0}
+            raise ApiError(400, outcomes[0]["reason"], [problem])
         return JSONResponse({"success": True, "results": outcomes})
 
     @app.post("/v1/batch", tags=["segment"])
@@ -330,6 +340,15 @@ def _segment_endpoint(handle: Callable[..., Any], kind: str) -> Callable[..., An
 XAPI_VERSION = "1.0.3"
 
 
+def _authority(request: Request, key: ApiKey) -> dict[str, Any]:
+    """Return the xAPI authority of a request: the Agent of its API key, as an
+    account of this service."""
+    return {
+        "objectType": "Agent",
+        "account": {"homePage": str(request.base_url).rstrip("/"), "name": key.key_id},
+    }
+
+
 def _add_xapi_routes(app: FastAPI, service: Service) -> None:
     def check_version(request: Request) -> None:
         version = request.headers.get("x-experience-api-version", "")
@@ -350,19 +369,20 @@ def _add_xapi_routes(app: FastAPI, service: Service) -> None:
     async def post_statements(request: Request) -> Response:
         """Store one statement or an array of statements (xAPI 1.0.3); return
         their ids. The whole request is rejected if any statement is invalid."""
-        await service.authorize(request, "ingest")
+        key = await service.authorize(request, "ingest")
         check_version(request)
         payload = await read_json(request)
         items = payload if isinstance(payload, list) else [payload]
         _check_items(items, service, "statements")
-        ids = await service.run(lambda: service.statements.store(items))
+        authority = _authority(request, key)
+        ids = await service.run(lambda: service.statements.store(items, authority))
         return xapi_response(ids)
 
     @app.put("/xapi/statements", tags=["xapi"])
     async def put_statement(request: Request, statementId: str) -> Response:
         """Store one statement under ``statementId`` (xAPI 1.0.3); 204 on success,
         409 if another statement has that id."""
-        await service.authorize(request, "ingest")
+        key = await service.authorize(request, "ingest")
         check_version(request)
         payload = await read_json(request)
         if not isinstance(payload, dict):
@@ -370,7 +390,8 @@ def _add_xapi_routes(app: FastAPI, service: Service) -> None:
         if payload.get("id") not in (None, statementId):
             raise ApiError(400, "The statement's id differs from statementId.")
         statement = {**payload, "id": statementId}
-        await service.run(lambda: service.statements.store([statement]))
+        authority = _authority(request, key)
+        await service.run(lambda: service.statements.store([statement], authority))
         return xapi_response(None, 204)
 
     @app.get("/xapi/statements", tags=["xapi"])
@@ -412,19 +433,42 @@ def _add_read_routes(app: FastAPI, service: Service) -> None:
 
         day = parse_date(as_of, source="as_of") if as_of else None
 
-        def work() -> dict[str, Any]:
+        def work() -> dict[str, Any] | None:
+            if not _partner_known(service.db, partner_id):
+                return None
             model = load_model(service.workspace.score_model_path)
             return score_partners(
                 service.db, model, zone=service.workspace.zone, as_of=day
             )
 
         scores = await service.run(work)
-        for partner in scores["partners"]:
+        for partner in scores["partners"] if scores else []:
             if partner["partner_id"] == partner_id:
                 return JSONResponse(
                     {"as_of": scores["as_of"], "model": scores["model"], **partner}
                 )
-        raise ApiError(404, f"Partner {partner_id!r} not found.")
+        raise ApiError(
+            404,
+            f"Partner {partner_id!r} not found: it is not in the partners table "
+            "and has no events. Check the id, or import the partner first.",
+        )
+
+
+def _partner_known(db: Database, partner_id: str) -> bool:
+    """Return whether a partner is in the partners table or has events, stored
+    with its id or through a user who belongs to it."""
+    row = db.raw.execute(
+        """
+        SELECT EXISTS (SELECT 1 FROM partners WHERE partner_id = ?)
+            OR EXISTS (SELECT 1 FROM events WHERE partner_id = ?)
+            OR EXISTS (
+                SELECT 1 FROM users u JOIN events e ON e.user_id = u.user_id
+                WHERE u.partner_id = ?
+            )
+        """,
+        [partner_id, partner_id, partner_id],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 __all__ = ["ApiError", "Service", "create_app", "error_body"]

@@ -16,9 +16,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from partnerlift.ingest.importer import ImportResult, import_source
 from partnerlift.ingest.records import rows_from_objects
-from partnerlift.interfaces.http.statements import remember_response, stored_response
+from partnerlift.interfaces.http.statements import (
+    IdempotencyKeyReusedError,
+    remember_response,
+    request_hash,
+    stored_response,
+)
 from partnerlift.settings import Workspace
 from partnerlift.store import Database
 
@@ -107,14 +114,19 @@ class EventWriter:
 
     def _store_alone(self, job: _Job) -> None:
         key = job.idempotency_key or ""
-        stored = stored_response(self.db, job.source, key)
+        body_hash = request_hash(job.items)
+        try:
+            stored = stored_response(self.db, job.source, key, body_hash)
+        except IdempotencyKeyReusedError as error:
+            job.error = error
+            return
         if stored is not None:
             job.response = stored
             return
 
         def remember(db: Database, result: ImportResult) -> None:
             job.response = job_response(result, 0, len(job.items))
-            remember_response(db, job.source, key, job.response)
+            remember_response(db, job.source, key, body_hash, job.response)
 
         rows = rows_from_objects(
             job.items,
@@ -129,7 +141,12 @@ class EventWriter:
         rows = rows_from_objects(
             items, "api:events", locale=self.workspace.locale, ensure=REQUIRED
         )
-        result = import_source(self.db, self.workspace, "events", rows)
+        # Identical events within one request are separate occurrences, but the
+        # same request sent twice is one: so each request numbers its own repeats.
+        line_groups = np.repeat(np.arange(len(jobs)), [len(job.items) for job in jobs])
+        result = import_source(
+            self.db, self.workspace, "events", rows, line_groups=line_groups
+        )
         offset = 0
         for job in jobs:
             job.response = job_response(result, offset, len(job.items))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from partnerlift.interfaces.http.problems import error_body
 
 
 class _TooLarge(Exception):
@@ -34,7 +34,7 @@ class BodyLimit:
             and declared.isdigit()
             and int(declared) > self.max_bytes
         ):
-            await self._reject(send, int(declared))
+            await self._reject(scope, send, int(declared))
             return
         received = 0
         started = False
@@ -58,25 +58,16 @@ class BodyLimit:
             await self.app(scope, counted_receive, tracked_send)
         except _TooLarge:
             if not started:
-                await self._reject(send, received)
+                await self._reject(scope, send, received)
 
-    async def _reject(self, send: Send, size: int) -> None:
+    async def _reject(self, scope: Scope, send: Send, size: int) -> None:
         message = (
             f"Payload too large: {size:,} bytes is over the limit of "
             f"{self.max_bytes:,} bytes. Send smaller batches."
         )
-        body: dict[str, Any] = {
-            "error": {"message": message, "problems": [], "status": 413}
-        }
-        content = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(content)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
+        response = JSONResponse(error_body(413, message), 413)
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}

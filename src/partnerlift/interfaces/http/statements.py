@@ -3,6 +3,7 @@ responses of requests sent with an ``Idempotency-Key``."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -24,13 +25,18 @@ class StatementStore:
         self.db = db
         self.workspace = workspace
 
-    def store(self, items: list[Any]) -> list[str]:
+    def store(
+        self, items: list[Any], authority: dict[str, Any] | None = None
+    ) -> list[str]:
         """Validate and store statements as one batch; return their ids.
 
         Nothing is stored if any statement is invalid, if two share an id, or if
         one has the id of a stored statement with other content (xAPI 1.0.3: an
         LRS does not change a stored statement). A statement stored already with
-        the same content is accepted and stored once.
+        the same content is accepted and stored once. As xAPI 1.0.3 has an LRS
+        do, each statement is stored with its ``id`` (derived from its content
+        when missing), ``stored`` (now, replacing any sent), ``timestamp`` (the
+        stored time when missing) and ``authority`` (``authority`` when missing).
 
         Raises
         ------
@@ -40,6 +46,8 @@ class StatementStore:
             If an id is stored already with other content.
         """
         now = datetime.now(UTC).replace(tzinfo=None)
+        # xAPI timestamps carry milliseconds; keep stored_at equal to ``stored``.
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         parsed = []
         problems = []
         for index, item in enumerate(items):
@@ -53,9 +61,14 @@ class StatementStore:
         if len(set(ids)) != len(ids):
             raise InputError("Two statements in the request share an id.")
         self._check_conflicts(parsed)
+        stored = xapi_time(now)
+        completed = [
+            _with_lrs_fields(item, statement.statement_id, stored, authority)
+            for item, statement in zip(items, parsed, strict=True)
+        ]
         lines = [
             (index + 1, item, json.dumps(item, ensure_ascii=False))
-            for index, item in enumerate(items)
+            for index, item in enumerate(completed)
         ]
         import_statements(
             self.db, self.workspace, lines, file="xapi:statements", stored_at=now
@@ -73,8 +86,8 @@ class StatementStore:
             previous = stored.get(statement.statement_id)
             if previous is None:
                 continue
-            incoming = {**statement.raw, "id": statement.statement_id}
-            previous = {**previous, "id": statement.statement_id}
+            incoming = _compared(statement.raw, statement.raw)
+            previous = _compared(previous, statement.raw)
             if _canonical(previous) != _canonical(incoming):
                 raise ConflictError(
                     f"Statement {statement.statement_id!r} is stored already with "
@@ -85,41 +98,120 @@ class StatementStore:
         """Return a stored statement: a voided one with ``voided``, else one that is
         not voided."""
         rows = self.db.raw.execute(
-            "SELECT statement FROM xapi_statements WHERE statement_id = ? "
-            "AND voided = ?",
+            "SELECT statement, statement_id, stored_at FROM xapi_statements "
+            "WHERE statement_id = ? AND voided = ?",
             [statement_id.lower(), voided],
         ).fetchall()
-        return json.loads(rows[0][0]) if rows else None
+        return _stored_statement(*rows[0]) if rows else None
 
     def latest(self, limit: int) -> list[dict[str, Any]]:
         """Return the latest stored statements that are not voided."""
         rows = self.db.raw.execute(
-            "SELECT statement FROM xapi_statements WHERE NOT voided "
-            "ORDER BY stored_at DESC, statement_id LIMIT ?",
+            "SELECT statement, statement_id, stored_at FROM xapi_statements "
+            "WHERE NOT voided ORDER BY stored_at DESC, statement_id LIMIT ?",
             [limit],
         ).fetchall()
-        return [json.loads(text) for (text,) in rows]
+        return [_stored_statement(*row) for row in rows]
+
+
+def xapi_time(moment: datetime) -> str:
+    """Return a naive UTC datetime as an xAPI timestamp with milliseconds."""
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+def _with_lrs_fields(
+    item: dict[str, Any],
+    statement_id: str,
+    stored: str,
+    authority: dict[str, Any] | None,
+) -> dict[str, Any]:
+    completed = {**item, "id": statement_id, "stored": stored}
+    completed.setdefault("timestamp", stored)
+    if authority is not None:
+        completed.setdefault("authority", authority)
+    return completed
+
+
+def _stored_statement(text: str, statement_id: str, stored_at: datetime) -> dict:
+    # Statements stored before the LRS fields were added get them on the way out,
+    # except the authority, which was not recorded.
+    statement = json.loads(text)
+    statement.setdefault("id", statement_id)
+    statement.setdefault("stored", xapi_time(stored_at))
+    statement.setdefault("timestamp", statement["stored"])
+    return statement
+
+
+def _compared(statement: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """Return the part of a statement that must match for two to be the same.
+
+    The properties an LRS sets (``id`` is compared by the caller, ``stored``,
+    ``authority``, ``version``) are left out, and so is ``timestamp`` when the
+    incoming statement has none, as the LRS set it to the stored time.
+    """
+    ignored = {"id", "stored", "authority", "version"}
+    if "timestamp" not in incoming:
+        ignored.add("timestamp")
+    return {key: value for key, value in statement.items() if key not in ignored}
 
 
 def _canonical(statement: dict[str, Any]) -> str:
     return json.dumps(statement, sort_keys=True, ensure_ascii=False)
 
 
-def stored_response(db: Database, source: str, key: str) -> dict[str, Any] | None:
-    """Return the response stored for a request key of ``source``, if any."""
+class IdempotencyKeyReusedError(InputError):
+    """An ``Idempotency-Key`` sent again with another request body."""
+
+
+def request_hash(items: Any) -> str:
+    """Return the SHA-256 hash of a request body, independent of its JSON spacing
+    and key order."""
+    text = json.dumps(items, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def stored_response(
+    db: Database, source: str, key: str, body_hash: str
+) -> dict[str, Any] | None:
+    """Return the response stored for a request key of ``source``, if any.
+
+    Raises
+    ------
+    IdempotencyKeyReusedError
+        If the key was stored with a request body whose hash is not ``body_hash``.
+    """
     rows = db.raw.execute(
-        "SELECT response FROM ingest_requests WHERE source = ? AND request_key = ?",
+        "SELECT response, request_hash FROM ingest_requests "
+        "WHERE source = ? AND request_key = ?",
         [source, key],
     ).fetchall()
-    return json.loads(rows[0][0]) if rows else None
+    if not rows:
+        return None
+    response, stored_hash = rows[0]
+    # NOTE: keys stored before the hash was recorded have none; they match any body.
+    if stored_hash is not None and stored_hash != body_hash:
+        raise IdempotencyKeyReusedError(
+            f"The Idempotency-Key {key!r} was used for another request with a "
+            "different body; nothing was stored. Send a new key for a new request.",
+            [Problem(None, None, "Idempotency-Key", key, "used for another request")],
+        )
+    return json.loads(response)
 
 
 def remember_response(
-    db: Database, source: str, key: str, response: dict[str, Any]
+    db: Database, source: str, key: str, body_hash: str, response: dict[str, Any]
 ) -> None:
-    """Store the response of a request key; call inside the request's transaction."""
+    """Store the response and body hash of a request key; call inside the
+    request's transaction."""
     db.raw.execute(
-        "INSERT INTO ingest_requests (source, request_key, received_at, response) "
-        "VALUES (?, ?, ?, ?)",
-        [source, key, datetime.now(UTC).replace(tzinfo=None), json.dumps(response)],
+        "INSERT INTO ingest_requests "
+        "(source, request_key, received_at, response, request_hash) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [
+            source,
+            key,
+            datetime.now(UTC).replace(tzinfo=None),
+            json.dumps(response),
+            body_hash,
+        ],
     )
