@@ -457,7 +457,7 @@ def _add_read_routes(app: FastAPI, service: Service) -> None:
 def _partner_known(db: Database, partner_id: str) -> bool:
     """Return whether a partner is in the partners table or has events, stored
     with its id or through a user who belongs to it."""
-    row = db.raw.execute(
+    rows = db.raw.execute(
         """
         SELECT EXISTS (SELECT 1 FROM partners WHERE partner_id = ?)
             OR EXISTS (SELECT 1 FROM events WHERE partner_id = ?)
@@ -467,8 +467,8 @@ def _partner_known(db: Database, partner_id: str) -> bool:
             )
         """,
         [partner_id, partner_id, partner_id],
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows[0][0])
 
 
 __all__ = ["ApiError", "Service", "create_app", "error_body"]
