@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from partnerlift.errors import ConfigError, SchemaError
-from partnerlift.ingest import import_file
+from partnerlift.ingest import import_file, load_mapping
 
 
 def write(folder: Path, name: str, content: str) -> Path:
@@ -251,3 +251,19 @@ def test_event_without_partner_or_user_rejected(database, workspace, tmp_path):
     assert result.rejected == 1
     assert result.problems[0].line == 3
     assert result.problems[0].value is None
+
+
+def test_misspelled_nested_key_is_one_problem(tmp_path):
+    path = tmp_path / "map.yaml"
+    path.write_text(
+        "columns:\n  status:\n    column: st\n    valeus: {Won: won}\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        load_mapping(path, "deals")
+
+    problems = raised.value.problems
+    assert len(problems) == 1
+    assert problems[0].line == 4
+    assert problems[0].reason == "unknown key 'valeus'"

@@ -45,6 +45,8 @@ def _finding(behavior: str, label: str, **values) -> dict:
         "adjusted_ci_high": 2.9,
         "adjusted_for": ["tier", "size"],
         "status": "ok",
+        "n_excluded_no_start": 2,
+        "n_excluded_followup": 7,
         "statement_en": f"Partners who did {behavior} won more often.",
         "statement_ja": f"{label}を行ったパートナーの受注率は高い。",
     }
@@ -366,3 +368,11 @@ def test_report_renders_offline_in_chromium(tmp_path, html_ja):
     assert forest is not None
     assert forest["width"] > 0
     assert histogram_bars == 8
+
+
+def test_report_says_who_was_left_out(html_en, html_ja):
+    assert (
+        "Left out: 2 partners without a joined date, 7 partners whose outcome "
+        "window ends after 2026-03-31." in html_en
+    )
+    assert "除外: 参加日のないパートナー 2社" in html_ja

@@ -13,6 +13,16 @@ from partnerlift.settings.messages import CATALOGUE, register, text
 
 register(
     {
+        "analysis.table.excluded": {
+            "en": (
+                "As of {as_of}. Left out: {no_start} partners without a joined date, "
+                "{followup} partners whose outcome window ends after {as_of}."
+            ),
+            "ja": (
+                "{as_of}時点。除外: 参加日のないパートナー {no_start}社、"
+                "成果期間が{as_of}より後に終わるパートナー {followup}社。"
+            ),
+        },
         "analysis.outcome_name.opportunity_rate": {
             "en": "opportunity rate",
             "ja": "商談化率",

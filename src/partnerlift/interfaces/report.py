@@ -650,12 +650,28 @@ def build_report(
         "top": top,
         "partners": _top_rows(db, model, score, top),
         "findings": finding_rows,
+        "excluded": _excluded_note(analysis, findings, locale),
         "forest": forest_plot(findings, forest_labels),
         "survival_plots": survival_plots,
         "histogram": score_histogram(scores),
         "bin_width": HISTOGRAM_BIN_WIDTH,
     }
     return _environment().get_template("report.html.j2").render(context)
+
+
+def _excluded_note(
+    analysis: dict[str, Any], findings: list[dict[str, Any]], locale: str
+) -> str:
+    """Say how many partners the study left out, as the command line does."""
+    if not findings:
+        return ""
+    return text(
+        "analysis.table.excluded",
+        locale,
+        as_of=analysis.get("as_of") or "—",
+        no_start=findings[0].get("n_excluded_no_start") or 0,
+        followup=findings[0].get("n_excluded_followup") or 0,
+    )
 
 
 def summarize(

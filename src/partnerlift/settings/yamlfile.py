@@ -86,12 +86,33 @@ def load_yaml(path: str | Path) -> YamlDocument:
     return YamlDocument(path, data, lines)
 
 
+def _without_losing_union_branches(errors: list[Any]) -> list[Any]:
+    """Drop the type errors of union branches that another branch explains better.
+
+    For a field that is a string or a mapping, a mapping with an unknown key fails
+    both branches: "should be a valid string" at ``(..., field, 'str')`` and the
+    unknown key at ``(..., field, 'ColumnSpec', key)``. Only the second helps.
+    """
+    kept = []
+    for item in errors:
+        parent = tuple(item["loc"][:-1])
+        is_branch_type_error = item["type"].endswith("_type") and any(
+            other is not item
+            and not other["type"].endswith("_type")
+            and tuple(other["loc"][: len(parent)]) == parent
+            for other in errors
+        )
+        if not is_branch_type_error:
+            kept.append(item)
+    return kept
+
+
 def validation_problems(
     document: YamlDocument, error: ValidationError, prefix: Location = ()
 ) -> list[Problem]:
     """Turn a pydantic validation error into problems with file, line and value."""
     problems = []
-    for item in error.errors():
+    for item in _without_losing_union_branches(error.errors()):
         location = tuple(
             part for part in item["loc"] if not str(part).startswith("function-")
         )

@@ -74,16 +74,6 @@ register(
             "en": "{estimate} ({ci_low} to {ci_high})",
             "ja": "{estimate}（{ci_low}～{ci_high}）",
         },
-        "analysis.table.excluded": {
-            "en": (
-                "As of {as_of}. Left out: {no_start} partners without a joined date, "
-                "{followup} partners whose outcome window ends after {as_of}."
-            ),
-            "ja": (
-                "{as_of}時点。除外: 参加日のないパートナー {no_start}社、"
-                "成果期間が{as_of}より後に終わるパートナー {followup}社。"
-            ),
-        },
         "analysis.status.ok": {"en": "ok", "ja": "ok"},
         "analysis.status.insufficient_data": {
             "en": "insufficient data",
