@@ -104,6 +104,8 @@ def import_file(
     *,
     mapping: str | Path | None = None,
     observed_at: datetime | None = None,
+    chunk_rows: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import a CSV, TSV, JSON, JSON Lines, Parquet or Excel file into a table.
 
@@ -123,6 +125,14 @@ def import_file(
     observed_at
         When the export was taken, as a naive UTC datetime; deal history records
         the deals as of then. By default, the start of the import.
+    chunk_rows
+        Read a CSV, TSV or JSON Lines file in chunks of this many rows. Such files
+        larger than :data:`~partnerlift.ingest.streaming.STREAM_THRESHOLD` bytes are
+        read in chunks of 200,000 rows without it; see
+        :func:`~partnerlift.ingest.streaming.import_streamed`.
+    progress
+        Called as ``progress(bytes_read, file_size)`` after each chunk of a file
+        read in chunks.
 
     Returns
     -------
@@ -151,6 +161,19 @@ def import_file(
     """
     _check_table(table)
     rules = load_mapping(mapping, table) if mapping is not None else Mapping()
+    from partnerlift.ingest import streaming  # imports this module
+
+    if streaming.should_stream(path, chunk_rows):
+        return streaming.import_streamed(
+            db,
+            workspace,
+            table,
+            path,
+            rules=rules,
+            observed_at=observed_at,
+            chunk_rows=chunk_rows or streaming.DEFAULT_CHUNK_ROWS,
+            progress=progress,
+        )
     source = read_source(path, locale=workspace.locale)
     return import_source(
         db, workspace, table, source, rules=rules, observed_at=observed_at

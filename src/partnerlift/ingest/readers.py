@@ -176,11 +176,12 @@ def read_source(path: str | Path, *, locale: str = "en") -> SourceRows:
     return readers.get(suffix, read_csv)(path, locale)
 
 
-def _check_single_encoding(data: bytes, path: Path) -> None:
+def _check_single_encoding(data: bytes, path: Path, first_line: int = 1) -> None:
     """Raise if some lines are UTF-8 and others are not, as after pasting into a
-    CP932 file: decoding the whole file as CP932 would garble the UTF-8 lines."""
+    CP932 file: decoding the whole file as CP932 would garble the UTF-8 lines.
+    ``first_line`` is the file's line number of the first line of ``data``."""
     utf8_line = other_line = None
-    for number, line in enumerate(data.split(b"\n"), start=1):
+    for number, line in enumerate(data.split(b"\n"), start=first_line):
         if line.isascii():
             continue
         try:

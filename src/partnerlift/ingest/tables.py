@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -256,7 +257,10 @@ def build_map(extra: pd.DataFrame) -> pa.MapArray:
 
 
 def derive_event_ids(
-    columns: pd.DataFrame, extra: pd.DataFrame, groups: pd.Series | None = None
+    columns: pd.DataFrame,
+    extra: pd.DataFrame,
+    groups: pd.Series | None = None,
+    earlier: Callable[[pd.Series], np.ndarray] | None = None,
 ) -> pd.Series:
     """Derive an event id from a hash of each event's content.
 
@@ -268,6 +272,8 @@ def derive_event_ids(
     ``groups`` (aligned with ``columns``) splits the rows into separate files: a
     row's repeat number then counts identical rows of its own group only, so the
     requests stored in one transaction get the ids each would get alone.
+    ``earlier`` maps the content texts of a chunk to the number of identical rows
+    in the file's earlier chunks, so a file read in chunks gets the same ids.
     """
     parts = [pa.array(columns["occurred_at"].astype("int64").astype(str))]
     for name in ("partner_id", "user_id", "action", "asset_id", "source"):
@@ -285,6 +291,8 @@ def derive_event_ids(
     texts = pd.Series(content.to_pylist(), index=columns.index, dtype=object)
     keys = [texts] if groups is None else [texts, groups.to_numpy()]
     repeat = texts.groupby(keys, sort=False, dropna=False).cumcount()
+    if earlier is not None:
+        repeat = repeat + earlier(texts)
     digests = [
         hashlib.sha256(f"{item}{_SEPARATOR}{number}".encode()).hexdigest()[:32]
         for item, number in zip(texts, repeat, strict=True)

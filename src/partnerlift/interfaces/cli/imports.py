@@ -4,11 +4,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import duckdb
 import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from partnerlift.errors import InputError, NotFoundError
 from partnerlift.ingest import IMPORT_TABLES, ImportResult, import_file
@@ -20,6 +29,7 @@ from partnerlift.ingest.batches import (
 )
 from partnerlift.ingest.messages import text
 from partnerlift.ingest.profiles import PROFILES
+from partnerlift.ingest.streaming import should_stream
 from partnerlift.ingest.xapi import import_xapi
 from partnerlift.interfaces.cli.app import (
     FormatOption,
@@ -127,13 +137,40 @@ def run_import(
             ) from None
     db = open_database_in_use(workspace)
     try:
-        result = import_file(
-            db, workspace, table, file, mapping=mapping, observed_at=observed
-        )
+        with byte_progress(file) as progress:
+            result = import_file(
+                db,
+                workspace,
+                table,
+                file,
+                mapping=mapping,
+                observed_at=observed,
+                progress=progress,
+            )
     finally:
         db.close()
     _print_result(result, table, output, workspace.locale)
     return result
+
+
+@contextmanager
+def byte_progress(file: Path) -> Iterator[Callable[[int, int], None]]:
+    """Show a progress bar of the bytes read on stderr while a large file is
+    imported in chunks; yield the callback that moves it."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    visible = should_stream(file, None)
+    with Progress(*columns, console=stderr, transient=True, disable=not visible) as bar:
+        task = bar.add_task(file.name, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 def _print_result(

@@ -1,0 +1,663 @@
+"""Import of large CSV, TSV and JSON Lines files in chunks of rows.
+
+A streamed import reads, converts and stores one chunk of rows at a time, inside the
+one transaction of the batch. The rows held in Python are then bounded by the chunk
+size, and an error in any chunk still leaves nothing of the file stored. The counts,
+problems and derived event ids are the same as those of
+:func:`~partnerlift.ingest.import_source` on the whole file:
+
+- The text encoding is detected once, from the start of the file; a CP932 file is
+  checked for lines in UTF-8 chunk by chunk.
+- Line numbers run on across chunks, and a quoted field may span two chunks.
+- The last rows of one field each are held back until the next chunk, so that a
+  report footer at the end of the file is still recognised and skipped.
+- The repeat number of identical events, which is part of the derived event id,
+  counts the identical rows of earlier chunks (kept in a temporary table).
+- A key repeated from an earlier chunk is a duplicate, as in the whole file, and
+  not an update of the row stored by that chunk.
+
+NOTE: the process still grows with the file, at about half the peak of a whole-file
+import for 3,000,000 events (docs/benchmarks.md). The growth is native memory, most
+likely DuckDB's storage of the rows that the open transaction has appended.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from partnerlift.errors import InputError, NotFoundError, SchemaError
+from partnerlift.ingest.convert import Rejections
+from partnerlift.ingest.importer import (
+    ImportResult,
+    _check_required_columns,
+    _check_table,
+    _problems,
+    _provided_columns,
+    _resolve_partners,
+    _store_batch,
+    _store_rejected,
+)
+from partnerlift.ingest.mapping import MappedRows, Mapping, apply_mapping
+from partnerlift.ingest.messages import text
+from partnerlift.ingest.readers import (
+    YEN_BACKSLASH_ENCODINGS,
+    MalformedRow,
+    SourceRows,
+    _cell_text,
+    _check_single_encoding,
+    _check_unique,
+    _footer_start,
+    _is_blank,
+    _sniff_delimiter,
+    detect_encoding,
+)
+from partnerlift.ingest.snapshots import (
+    KEYS,
+    UPDATABLE,
+    _key_condition,
+    apply_updates,
+    find_stored,
+    record_deal_history,
+    record_partner_history,
+)
+from partnerlift.ingest.tables import (
+    TypedRows,
+    convert_fields,
+    derive_event_ids,
+    to_arrow,
+)
+from partnerlift.settings import Workspace
+from partnerlift.store import Database
+
+logger = logging.getLogger(__name__)
+
+# Files of a streamable format larger than this are read in chunks.
+STREAM_THRESHOLD = 32 * 1024 * 1024
+DEFAULT_CHUNK_ROWS = 200_000
+
+# The bytes read at a time, and the bytes from the start of the file that decide
+# its encoding.
+_BLOCK_BYTES = 4 * 1024 * 1024
+_SAMPLE_BYTES = 1024 * 1024
+
+_DELIMITED = {".csv", ".tsv", ".txt", ""}
+_JSON_LINES = {".jsonl", ".ndjson"}
+
+Progress = Callable[[int, int], None]
+
+
+def is_streamable(path: str | Path) -> bool:
+    """Return whether the file is delimited text or JSON Lines.
+
+    A ``.json`` file counts when its first non-blank character is not ``[``.
+    Excel, Parquet and JSON arrays are always read whole.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in _DELIMITED or suffix in _JSON_LINES:
+        return True
+    if suffix == ".json":
+        with path.open("rb") as handle:
+            start = handle.read(4096).lstrip(b" \t\r\n\xef\xbb\xbf")
+        return not start.startswith(b"[")
+    return suffix not in {".xlsx", ".xlsm", ".xls", ".parquet"}
+
+
+def should_stream(path: str | Path, chunk_rows: int | None) -> bool:
+    """Return whether :func:`~partnerlift.ingest.import_file` reads ``path`` in
+    chunks: a streamable file, with ``chunk_rows`` given or larger than
+    :data:`STREAM_THRESHOLD`."""
+    path = Path(path)
+    if not path.is_file() or not is_streamable(path):
+        return False
+    return chunk_rows is not None or path.stat().st_size > STREAM_THRESHOLD
+
+
+def import_streamed(
+    db: Database,
+    workspace: Workspace,
+    table: str,
+    path: str | Path,
+    *,
+    rules: Mapping | None = None,
+    observed_at: datetime | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import a CSV, TSV or JSON Lines file chunk by chunk, as one batch.
+
+    Parameters
+    ----------
+    db, workspace, table, rules, observed_at
+        As for :func:`~partnerlift.ingest.import_source`.
+    path
+        The data file.
+    chunk_rows
+        The number of data rows to read, convert and store at a time.
+    progress
+        Called as ``progress(bytes_read, file_size)`` after each chunk.
+
+    Returns
+    -------
+    ImportResult
+        The counts and problems, equal to those of the whole-file import. Its
+        ``outcomes`` is empty, as a per-line map would grow with the file.
+
+    Raises
+    ------
+    InputError
+        If ``table`` is unknown, ``chunk_rows`` is below 1, or a chunk cannot be
+        decoded in the encoding detected at the start of the file.
+    NotFoundError
+        If the file does not exist.
+    SchemaError
+        If the header is missing or repeats a name, or a required column is missing.
+    """
+    _check_table(table)
+    if chunk_rows < 1:
+        raise InputError(f"Invalid chunk size {chunk_rows!r}. Use 1 or more rows.")
+    path = Path(path)
+    if not path.is_file():
+        raise NotFoundError(f"File not found: {str(path)!r}. Check the path.")
+    started = datetime.now(UTC).replace(tzinfo=None)
+    batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    result = ImportResult(batch_id, table, str(path), "", 0, 0, 0, 0, 0)
+    chunks = iter_chunks(path, workspace.locale, chunk_rows, progress)
+    # DuckDB draws a progress bar on the terminal for long statements, which would
+    # mix with the command's output.
+    db.raw.execute("SET enable_progress_bar = false")
+    db.raw.execute("BEGIN TRANSACTION")
+    try:
+        state = _ChunkState(db, table, batch_id, observed_at or started)
+        for source in chunks:
+            result.encoding = source.encoding
+            state.import_chunk(workspace, source, rules or Mapping(), result)
+        state.drop()
+        _store_batch(db, result, started, observed_at or started)
+        db.raw.execute("COMMIT")
+    except BaseException:
+        db.raw.execute("ROLLBACK")
+        raise
+    logger.info(
+        "Imported %s into %s in chunks of %d rows: %d read, %d inserted, "
+        "%d updated, %d duplicates, %d rejected, %d filtered",
+        path,
+        table,
+        chunk_rows,
+        result.read,
+        result.inserted,
+        result.updated,
+        result.duplicates,
+        result.rejected,
+        result.filtered,
+    )
+    return result
+
+
+class _ChunkState:
+    """The state that the chunks of one file share: the repeat counts of identical
+    events and the keys of earlier chunks, each in a temporary table of the
+    transaction."""
+
+    def __init__(
+        self, db: Database, table: str, batch_id: str, observed_at: datetime
+    ) -> None:
+        self.db = db
+        self.table = table
+        self.batch_id = batch_id
+        self.observed_at = observed_at
+        # md5_number gives a 128-bit hash, so the table stays small and collisions
+        # are not a practical concern.
+        db.raw.execute(
+            "CREATE TEMP TABLE _stream_repeats (content UHUGEINT PRIMARY KEY, "
+            "seen BIGINT)"
+        )
+        self.keys = KEYS[table]
+        key_columns = ", ".join(self.keys)
+        db.raw.execute(
+            f"CREATE TEMP TABLE _stream_keys AS SELECT {key_columns} FROM {table} "
+            "WHERE false"
+        )
+
+    def drop(self) -> None:
+        self.db.raw.execute("DROP TABLE _stream_repeats")
+        self.db.raw.execute("DROP TABLE _stream_keys")
+
+    def earlier_repeats(self, texts: pd.Series) -> np.ndarray:
+        """Return, for each content text, the identical rows of earlier chunks, and
+        add this chunk's rows to the counts."""
+        raw = self.db.raw
+        chunk_texts = pa.table(
+            {
+                "row": pa.array(np.arange(len(texts)), pa.int64()),
+                "content": pa.array(texts.tolist(), pa.string()),
+            }
+        )
+        raw.register("_chunk_texts", chunk_texts)
+        try:
+            raw.execute(
+                "CREATE TEMP TABLE _chunk_hashes AS SELECT row, "
+                "md5_number(content) AS content FROM _chunk_texts"
+            )
+        finally:
+            raw.unregister("_chunk_texts")
+        offsets = raw.execute(
+            "SELECT h.row, coalesce(r.seen, 0) FROM _chunk_hashes h "
+            "LEFT JOIN _stream_repeats r USING (content) ORDER BY h.row"
+        ).fetchnumpy()
+        raw.execute(
+            "INSERT INTO _stream_repeats SELECT content, count(*) FROM _chunk_hashes "
+            "GROUP BY content ON CONFLICT (content) DO UPDATE "
+            "SET seen = _stream_repeats.seen + excluded.seen"
+        )
+        raw.execute("DROP TABLE _chunk_hashes")
+        values = list(offsets.values())[1]
+        return np.asarray(values, dtype=np.int64)
+
+    def repeated_earlier(self, columns: pd.DataFrame, valid: np.ndarray) -> np.ndarray:
+        """Mark valid rows whose key a valid row of an earlier chunk has, and add
+        the keys of this chunk."""
+        rows = np.flatnonzero(valid)
+        lookup: dict[str, pa.Array] = {"row_number": pa.array(rows, pa.int64())}
+        for key in self.keys:
+            if key == "valid_from":
+                lookup[key] = pa.array(
+                    columns[key].iloc[rows], pa.timestamp("us"), from_pandas=True
+                )
+            else:
+                lookup[key] = pa.array(columns[key].iloc[rows].tolist(), pa.string())
+        raw = self.db.raw
+        raw.register("_chunk_keys", pa.table(lookup))
+        try:
+            condition = _key_condition(self.keys, "k", "s")
+            found = raw.execute(
+                "SELECT k.row_number FROM _chunk_keys k WHERE EXISTS "
+                f"(SELECT 1 FROM _stream_keys s WHERE {condition})"
+            ).fetchall()
+            key_columns = ", ".join(self.keys)
+            raw.execute(
+                f"INSERT INTO _stream_keys SELECT DISTINCT {key_columns} "
+                "FROM _chunk_keys"
+            )
+        finally:
+            raw.unregister("_chunk_keys")
+        repeated = np.zeros(len(valid), dtype=bool)
+        repeated[[row for (row,) in found]] = True
+        return repeated
+
+    def import_chunk(
+        self,
+        workspace: Workspace,
+        source: SourceRows,
+        rules: Mapping,
+        result: ImportResult,
+    ) -> None:
+        """Convert and store one chunk and add its counts and problems to
+        ``result``, as :func:`~partnerlift.ingest.import_source` does for a file."""
+        table = self.table
+        locale = workspace.locale
+        mapped = apply_mapping(rules, source, table)
+        _check_required_columns(table, source, mapped)
+        kept = mapped.kept
+        mapped = MappedRows(
+            mapped.fields[kept].reset_index(drop=True),
+            mapped.specs,
+            kept[kept],
+            mapped.extra_columns,
+            {
+                name: mask[kept].reset_index(drop=True)
+                for name, mask in mapped.unmapped.items()
+            },
+        )
+        raw = source.frame[kept].reset_index(drop=True)
+        lines = source.lines[kept] if len(source.lines) else source.lines
+        extra = raw[mapped.extra_columns]
+        rejections = Rejections(len(raw))
+        typed = convert_fields(
+            table,
+            mapped,
+            extra,
+            zone=workspace.zone,
+            base_date=rules.spec.base_date,
+            rejections=rejections,
+            locale=locale,
+            number_format=rules.spec.number_format(),
+            yen_backslash=source.encoding in YEN_BACKSLASH_ENCODINGS,
+        )
+        if table == "events" and len(typed.columns):
+            missing_ids = typed.columns["event_id"].isna()
+            derived = derive_event_ids(
+                typed.columns, extra, earlier=self.earlier_repeats
+            )
+            typed.columns["event_id"] = typed.columns["event_id"].where(
+                ~missing_ids, derived
+            )
+        provided = _provided_columns(table, mapped, extra)
+        if table == "events":
+            _resolve_partners(self.db, typed, rejections, locale)
+        valid = ~rejections.mask
+        new, changed = self._store_rows(typed, valid, provided)
+        problems = _problems(source, raw, lines, rejections)
+        _store_rejected(self.db, self.batch_id, source, problems)
+        result.read += source.read
+        result.inserted += int(new.sum())
+        result.updated += int(changed.sum())
+        result.duplicates += int(valid.sum() - new.sum() - changed.sum())
+        result.rejected += len(problems)
+        result.filtered += int(len(source.frame) - len(raw))
+        result.footer += source.footer
+        result.problems.extend(problem for problem, _ in problems)
+
+    def _store_rows(
+        self, typed: TypedRows, valid: np.ndarray, provided: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Insert new rows and update changed stored rows, as the whole-file import
+        does, with keys of earlier chunks counting as repeated."""
+        db, table, batch_id = self.db, self.table, self.batch_id
+        columns = typed.columns
+        repeated, stored = find_stored(db, table, columns, valid)
+        if table in UPDATABLE:
+            repeated |= self.repeated_earlier(columns, valid)
+            stored &= ~repeated
+        new = valid & ~repeated & ~stored
+        changed = np.zeros(len(valid), dtype=bool)
+        if table in UPDATABLE and stored.any():
+            candidates = to_arrow(table, typed, stored)
+            candidates = candidates.append_column(
+                "row_number", pa.array(np.flatnonzero(stored), pa.int64())
+            )
+            changed[apply_updates(db, table, candidates, provided, batch_id)] = True
+        rows = to_arrow(table, typed, new)
+        rows = rows.append_column("batch_id", pa.repeat(batch_id, rows.num_rows))
+        db.insert_arrow(table, rows)
+        history = {"partners": record_partner_history, "deals": record_deal_history}
+        if table in history:
+            ids = columns[KEYS[table][0]]
+            record = history[table]
+            record(db, ids[new].tolist(), "inserted", self.observed_at, batch_id)
+            record(db, ids[changed].tolist(), "updated", self.observed_at, batch_id)
+        return new, changed
+
+
+def iter_chunks(
+    path: Path,
+    locale: str = "en",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> Iterator[SourceRows]:
+    """Yield the rows of a CSV, TSV or JSON Lines file as :class:`SourceRows` of
+    about ``chunk_rows`` rows each, with the file's line numbers.
+
+    At least one chunk is yielded, empty for a file without data rows.
+    """
+    suffix = path.suffix.lower()
+    if suffix in _JSON_LINES or suffix == ".json":
+        yield from _jsonl_chunks(path, locale, chunk_rows, progress)
+    else:
+        delimiter = "\t" if suffix == ".tsv" else None
+        yield from _csv_chunks(path, locale, chunk_rows, progress, delimiter)
+
+
+class _TextStream:
+    """Decode a file block by block in one encoding, detected from its start."""
+
+    def __init__(self, path: Path, progress: Progress | None) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        self.progress = progress
+        self.handle: BinaryIO = path.open("rb")
+        sample = self.handle.read(_SAMPLE_BYTES)
+        self.handle.seek(0)
+        if len(sample) == _SAMPLE_BYTES and b"\n" in sample:
+            # Cut at a line break so that no character is cut in half.
+            sample = sample[: sample.rindex(b"\n") + 1]
+        self.encoding = detect_encoding(sample)
+        logger.info("Reading %s as %s in chunks", path, self.encoding)
+        self.decoder = codecs.getincrementaldecoder(self.encoding)()
+        self.bytes_read = 0
+        self.first_line = 1
+        self.partial = b""
+        self.started = False
+
+    def blocks(self) -> Iterator[str]:
+        """Yield the decoded text block by block; the byte order mark is dropped."""
+        try:
+            while True:
+                data = self.handle.read(_BLOCK_BYTES)
+                final = not data
+                self.bytes_read += len(data)
+                if self.encoding == "cp932":
+                    self._check_lines(data, final)
+                try:
+                    piece = self.decoder.decode(data, final=final)
+                except UnicodeDecodeError as error:
+                    raise InputError(
+                        f"{self.path}: the bytes near position "
+                        f"{self.bytes_read - len(data) + error.start} are not valid "
+                        f"{self.encoding}, the encoding of the start of the file. "
+                        "Save the whole file in one encoding (UTF-8, or CP932 from "
+                        "Excel) and import it again."
+                    ) from None
+                if not self.started and piece:
+                    piece = piece.removeprefix("\ufeff")
+                    self.started = True
+                if piece:
+                    yield piece
+                if final:
+                    return
+        finally:
+            self.handle.close()
+
+    def _check_lines(self, data: bytes, final: bool) -> None:
+        data = self.partial + data
+        cut = len(data) if final else data.rfind(b"\n") + 1
+        whole, self.partial = data[:cut], data[cut:]
+        if whole:
+            _check_single_encoding(whole, self.path, self.first_line)
+            self.first_line += whole.count(b"\n")
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.bytes_read, self.size)
+
+
+def _csv_lines(blocks: Iterator[str]) -> Iterator[str]:
+    """Yield lines as ``io.StringIO(text, newline="")`` splits the whole text."""
+    pending = ""
+    for block in blocks:
+        pending += block
+        lines = io.StringIO(pending, newline="").readlines()
+        # The last line may go on in the next block, and a final "\r" may be the
+        # first half of "\r\n".
+        pending = lines.pop() if lines else ""
+        yield from lines
+    if pending:
+        yield from io.StringIO(pending, newline="").readlines()
+
+
+def _csv_chunks(
+    path: Path,
+    locale: str,
+    chunk_rows: int,
+    progress: Progress | None,
+    delimiter: str | None,
+) -> Iterator[SourceRows]:
+    stream = _TextStream(path, progress)
+    blocks = stream.blocks()
+    head = ""
+    for block in blocks:
+        head += block
+        if "\n" in head or "\r" in head:
+            break
+    if delimiter is None:
+        delimiter = _sniff_delimiter(head)
+
+    def text_blocks() -> Iterator[str]:
+        if head:
+            yield head
+        yield from blocks
+
+    reader = csv.reader(_csv_lines(text_blocks()), delimiter=delimiter)
+    header = next(reader, None)
+    if not header or not any(name.strip() for name in header):
+        raise SchemaError(f"{path}: the file has no header row. Add the column names.")
+    columns = [name.strip() for name in header]
+    _check_unique(path, columns)
+    width = len(columns)
+    records: list[tuple[int, list[str]]] = []
+    previous_end = reader.line_num
+    emitted = False
+    for record in reader:
+        records.append((previous_end + 1, record))
+        previous_end = reader.line_num
+        if len(records) < chunk_rows:
+            continue
+        # Rows of one field at the end may begin a footer: keep them for later.
+        cut = len(records)
+        if width >= 2:
+            while cut > 0 and len(records[cut - 1][1]) <= 1:
+                cut -= 1
+        if cut == 0:
+            continue
+        yield _csv_rows(path, stream.encoding, columns, records[:cut], 0, locale)
+        emitted = True
+        stream.report()
+        records = records[cut:]
+    footer_start = _footer_start(records, width)
+    footer = sum(1 for _, record in records[footer_start:] if not _is_blank(record))
+    if footer:
+        logger.info("Skipped %d footer lines at the end of %s", footer, path)
+    if records[:footer_start] or not emitted:
+        chunk = _csv_rows(
+            path, stream.encoding, columns, records[:footer_start], footer, locale
+        )
+    else:
+        chunk = _csv_rows(path, stream.encoding, columns, [], footer, locale)
+    stream.report()
+    yield chunk
+
+
+def _csv_rows(
+    path: Path,
+    encoding: str,
+    columns: list[str],
+    records: list[tuple[int, list[str]]],
+    footer: int,
+    locale: str,
+) -> SourceRows:
+    """Return records as :class:`SourceRows`, as :func:`read_csv` builds them."""
+    width = len(columns)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    malformed: list[MalformedRow] = []
+    for start, record in records:
+        if (_is_blank(record) and width > 1) or not record:
+            continue
+        if len(record) != width:
+            reason = text(
+                "ingest.field_count", locale, found=len(record), expected=width
+            )
+            malformed.append(MalformedRow(start, reason, json.dumps(record)))
+            continue
+        rows.append(record)
+        lines.append(start)
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    frame = frame.replace("", None) if len(frame) else frame
+    return SourceRows(
+        path, encoding, columns, frame, np.array(lines), malformed, footer
+    )
+
+
+def _jsonl_lines(blocks: Iterator[str]) -> Iterator[str]:
+    """Yield lines as ``str.splitlines`` splits the whole text."""
+    pending = ""
+    for block in blocks:
+        pending += block
+        lines = pending.splitlines(keepends=True)
+        pending = lines.pop() if lines else ""
+        yield from lines
+    if pending:
+        yield from pending.splitlines(keepends=True)
+
+
+def _jsonl_columns(path: Path) -> tuple[list[str], str]:
+    """Return the keys of all objects in the file in order of first appearance,
+    which a first pass finds, so every chunk has the columns of the whole file."""
+    stream = _TextStream(path, None)
+    columns: dict[str, None] = {}
+    for line in _jsonl_lines(stream.blocks()):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            columns.update(dict.fromkeys(str(key).strip() for key in record))
+    return list(columns), stream.encoding
+
+
+def _jsonl_chunks(
+    path: Path, locale: str, chunk_rows: int, progress: Progress | None
+) -> Iterator[SourceRows]:
+    columns, _ = _jsonl_columns(path)
+    stream = _TextStream(path, progress)
+    records: list[dict[str, str | None]] = []
+    lines: list[int] = []
+    malformed: list[MalformedRow] = []
+
+    def chunk() -> SourceRows:
+        frame = pd.DataFrame.from_records(records, columns=columns)
+        frame = frame.astype(object).where(frame.notna(), None)
+        return SourceRows(
+            path, stream.encoding, columns, frame, np.array(lines), malformed
+        )
+
+    for number, raw_line in enumerate(_jsonl_lines(stream.blocks()), start=1):
+        line = raw_line.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            reason = text("ingest.bad_json", locale, error=error.msg)
+            malformed.append(MalformedRow(number, reason, line))
+        else:
+            if isinstance(record, dict):
+                records.append(
+                    {
+                        str(key).strip(): _cell_text(value)
+                        for key, value in record.items()
+                    }
+                )
+                lines.append(number)
+            else:
+                reason = text("ingest.not_object", locale)
+                malformed.append(MalformedRow(number, reason, line))
+        if len(records) + len(malformed) >= chunk_rows:
+            yield chunk()
+            stream.report()
+            records, lines, malformed = [], [], []
+    yield chunk()
+    stream.report()
+
+
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "STREAM_THRESHOLD",
+    "import_streamed",
+    "is_streamable",
+    "iter_chunks",
+    "should_stream",
+]
