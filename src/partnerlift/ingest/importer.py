@@ -187,6 +187,59 @@ def _check_table(table: str) -> None:
         )
 
 
+@dataclass
+class PreparedRows:
+    """The rows of a source that the mapping's filter keeps, mapped and converted.
+
+    ``kept`` is the filter's mask over the source rows; the other fields cover the
+    kept rows only: their mapped fields, raw source rows, line numbers, the columns
+    left for properties, the rejections so far and the typed fields.
+    """
+
+    kept: np.ndarray
+    mapped: MappedRows
+    raw: pd.DataFrame
+    lines: np.ndarray
+    extra: pd.DataFrame
+    rejections: Rejections
+    typed: TypedRows
+
+
+def prepare_rows(
+    table: str, source: SourceRows, rules: Mapping, workspace: Workspace
+) -> PreparedRows:
+    """Map and convert the rows of ``source`` that the mapping's filter keeps."""
+    mapped = apply_mapping(rules, source, table)
+    _check_required_columns(table, source, mapped)
+    kept = mapped.kept
+    mapped = MappedRows(
+        mapped.fields[kept].reset_index(drop=True),
+        mapped.specs,
+        kept[kept],
+        mapped.extra_columns,
+        {
+            name: mask[kept].reset_index(drop=True)
+            for name, mask in mapped.unmapped.items()
+        },
+    )
+    raw = source.frame[kept].reset_index(drop=True)
+    lines = source.lines[kept] if len(source.lines) else source.lines
+    extra = raw[mapped.extra_columns]
+    rejections = Rejections(len(raw))
+    typed = convert_fields(
+        table,
+        mapped,
+        extra,
+        zone=workspace.zone,
+        base_date=rules.spec.base_date,
+        rejections=rejections,
+        locale=workspace.locale,
+        number_format=rules.spec.number_format(),
+        yen_backslash=source.encoding in YEN_BACKSLASH_ENCODINGS,
+    )
+    return PreparedRows(kept, mapped, raw, lines, extra, rejections, typed)
+
+
 def import_source(
     db: Database,
     workspace: Workspace,
@@ -216,35 +269,14 @@ def import_source(
     started = datetime.now(UTC).replace(tzinfo=None)
     locale = workspace.locale
     rules = rules or Mapping()
-    mapped = apply_mapping(rules, source, table)
-    _check_required_columns(table, source, mapped)
-
-    kept = mapped.kept
-    mapped = MappedRows(
-        mapped.fields[kept].reset_index(drop=True),
-        mapped.specs,
-        kept[kept],
-        mapped.extra_columns,
-        {
-            name: mask[kept].reset_index(drop=True)
-            for name, mask in mapped.unmapped.items()
-        },
+    prepared = prepare_rows(table, source, rules, workspace)
+    kept, mapped, raw, lines = (
+        prepared.kept,
+        prepared.mapped,
+        prepared.raw,
+        prepared.lines,
     )
-    raw = source.frame[kept].reset_index(drop=True)
-    lines = source.lines[kept] if len(source.lines) else source.lines
-    extra = raw[mapped.extra_columns]
-    rejections = Rejections(len(raw))
-    typed = convert_fields(
-        table,
-        mapped,
-        extra,
-        zone=workspace.zone,
-        base_date=rules.spec.base_date,
-        rejections=rejections,
-        locale=locale,
-        number_format=rules.spec.number_format(),
-        yen_backslash=source.encoding in YEN_BACKSLASH_ENCODINGS,
-    )
+    extra, rejections, typed = prepared.extra, prepared.rejections, prepared.typed
     if table == "events" and len(typed.columns):
         missing_ids = typed.columns["event_id"].isna()
         groups = None

@@ -39,21 +39,19 @@ import pandas as pd
 import pyarrow as pa
 
 from partnerlift.errors import InputError, NotFoundError, SchemaError
-from partnerlift.ingest.convert import Rejections
 from partnerlift.ingest.importer import (
     ImportResult,
-    _check_required_columns,
     _check_table,
     _problems,
     _provided_columns,
     _resolve_partners,
     _store_batch,
     _store_rejected,
+    prepare_rows,
 )
-from partnerlift.ingest.mapping import MappedRows, Mapping, apply_mapping
+from partnerlift.ingest.mapping import Mapping
 from partnerlift.ingest.messages import text
 from partnerlift.ingest.readers import (
-    YEN_BACKSLASH_ENCODINGS,
     MalformedRow,
     SourceRows,
     _cell_text,
@@ -75,7 +73,6 @@ from partnerlift.ingest.snapshots import (
 )
 from partnerlift.ingest.tables import (
     TypedRows,
-    convert_fields,
     derive_event_ids,
     to_arrow,
 )
@@ -309,34 +306,9 @@ class _ChunkState:
         ``result``, as :func:`~partnerlift.ingest.import_source` does for a file."""
         table = self.table
         locale = workspace.locale
-        mapped = apply_mapping(rules, source, table)
-        _check_required_columns(table, source, mapped)
-        kept = mapped.kept
-        mapped = MappedRows(
-            mapped.fields[kept].reset_index(drop=True),
-            mapped.specs,
-            kept[kept],
-            mapped.extra_columns,
-            {
-                name: mask[kept].reset_index(drop=True)
-                for name, mask in mapped.unmapped.items()
-            },
-        )
-        raw = source.frame[kept].reset_index(drop=True)
-        lines = source.lines[kept] if len(source.lines) else source.lines
-        extra = raw[mapped.extra_columns]
-        rejections = Rejections(len(raw))
-        typed = convert_fields(
-            table,
-            mapped,
-            extra,
-            zone=workspace.zone,
-            base_date=rules.spec.base_date,
-            rejections=rejections,
-            locale=locale,
-            number_format=rules.spec.number_format(),
-            yen_backslash=source.encoding in YEN_BACKSLASH_ENCODINGS,
-        )
+        prepared = prepare_rows(table, source, rules, workspace)
+        mapped, raw, lines = prepared.mapped, prepared.raw, prepared.lines
+        extra, rejections, typed = prepared.extra, prepared.rejections, prepared.typed
         if table == "events" and len(typed.columns):
             missing_ids = typed.columns["event_id"].isna()
             derived = derive_event_ids(
