@@ -191,7 +191,7 @@ def _check_table(table: str) -> None:
 class PreparedRows:
     """The rows of a source that the mapping's filter keeps, mapped and converted.
 
-    ``kept`` is the filter's mask over the source rows; the other fields cover the
+    ``kept`` is the filter's mask over the source rows. The other fields cover the
     kept rows only: their mapped fields, raw source rows, line numbers, the columns
     left for properties, the rejections so far and the typed fields.
     """

@@ -266,7 +266,7 @@ def apply_mapping(mapping: Mapping, source: SourceRows, table: str) -> MappedRow
     """Rename, map values and set constants; mark the rows that the filter keeps.
 
     A source column whose name is a canonical field maps to itself unless the
-    mapping says otherwise.
+    mapping maps it elsewhere.
 
     Raises
     ------

@@ -175,7 +175,7 @@ def _drop_open_close_dates(columns: pd.DataFrame) -> None:
     """Clear the close date of open deals.
 
     CRM exports fill it with the expected close date of an open deal, and a
-    reopened deal may keep the date it was closed on; neither is a close.
+    reopened deal may keep the date it was closed on. Neither is a close.
     """
     is_open = (columns["status"] == "open").fillna(False).to_numpy(dtype=bool)
     columns.loc[is_open, "closed_at"] = pd.NaT
@@ -265,11 +265,11 @@ def derive_event_ids(
     """Derive an event id from a hash of each event's content.
 
     The content is the UTC instant, the partner and user as given in the file, the
-    action, asset, quantity, source and the non-empty properties, plus the number of
-    identical rows before it in the file, so that the same file imported again gets
-    the same ids. The partner resolved from a user is not
-    part of it, so a later change to the users table leaves the ids as they were.
-    ``groups`` (aligned with ``columns``) splits the rows into separate files: a
+    action, asset, quantity, source and the non-empty properties. The number of
+    identical rows before it in the file is added, so the same file imported again
+    gets the same ids. The partner resolved from a user is not part of it, so a
+    later change to the users table leaves the ids as they were.
+    ``groups`` (aligned with ``columns``) splits the rows into separate files. A
     row's repeat number then counts identical rows of its own group only, so the
     requests stored in one transaction get the ids each would get alone.
     ``earlier`` maps the content texts of a chunk to the number of identical rows
