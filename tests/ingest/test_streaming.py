@@ -7,6 +7,7 @@ import pytest
 
 from partnerlift.errors import InputError
 from partnerlift.ingest import ImportResult, import_file
+from partnerlift.ingest import streaming
 from partnerlift.ingest.streaming import is_streamable, should_stream
 from partnerlift.settings import create_workspace
 from partnerlift.store import Database
@@ -212,31 +213,47 @@ def test_jsonl_late_column(tmp_path: Path) -> None:
 
 
 def test_late_chunk_failure_stores_nothing(
+    tmp_path: Path, workspace, database: Database
+) -> None:
+    # About 6 MiB of valid UTF-8, more than one 4 MiB block, then a byte that is
+    # not UTF-8: the error comes after many chunks of 1,000 rows were staged.
+    path = tmp_path / "events.csv"
+    row = "2024-02-01T10:00:00,p1,viewed,{:06d},/docs/a-long-page-name-to-fill-space\n"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("occurred_at,partner_id,action,event_id,page\n")
+        for number in range(100_000):
+            handle.write(row.format(number))
+    with path.open("ab") as handle:
+        handle.write(b"2024-02-01T10:00:00,p1,viewed,bad,\xff\n")
+
+    with pytest.raises(InputError, match="not valid utf-8"):
+        import_file(database, workspace, "events", path, chunk_rows=1_000)
+
+    stored = database.query("SELECT count(*) AS n FROM events")["n"].iat[0]
+    batches = database.query("SELECT count(*) AS n FROM import_batches")["n"].iat[0]
+    staged = list(database.path.parent.glob(".import-*"))
+    assert stored == 0
+    assert batches == 0
+    assert staged == []
+
+
+def test_failure_while_storing_stores_nothing(
     tmp_path: Path, workspace, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "events.csv"
     rows = [f"2024-02-01T{hour:02d}:00:00,p1,viewed" for hour in range(9)]
     path.write_text("occurred_at,partner_id,action\n" + "\n".join(rows) + "\n")
-    insert = database.insert_arrow
-    calls = []
 
-    def failing_insert(name: str, table: object) -> None:
-        if name == "events":
-            calls.append(name)
-            if len(calls) == 3:
-                raise InputError("Planted failure in the third chunk.")
-        insert(name, table)
+    def failing_batch(*arguments: object) -> None:
+        raise InputError("Planted failure after the rows were stored.")
 
-    monkeypatch.setattr(database, "insert_arrow", failing_insert)
+    monkeypatch.setattr(streaming, "_store_batch", failing_batch)
 
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="Planted failure"):
         import_file(database, workspace, "events", path, chunk_rows=3)
 
     stored = database.query("SELECT count(*) AS n FROM events")["n"].iat[0]
-    batches = database.query("SELECT count(*) AS n FROM import_batches")["n"].iat[0]
-    assert len(calls) == 3
     assert stored == 0
-    assert batches == 0
 
 
 def test_streamable_formats(tmp_path: Path) -> None:

@@ -132,23 +132,41 @@ def parse_times(
 
 
 def _parse_iso_vectorised(values: pd.Series, zone: ZoneInfo) -> pd.Series:
-    """Parse the plainest ISO 8601 forms with pandas, as parse_instant would.
+    """Parse the plainest ISO 8601 forms with Arrow, as parse_instant would.
 
     Values of other forms, and local times that are ambiguous or do not exist in
     ``zone`` (daylight saving changes), are left NaT for parse_instant to handle.
     """
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    text = values.astype("string").str.strip()
-    local = text.str.fullmatch(_ISO_LOCAL).fillna(False).to_numpy()
-    offset = text.str.fullmatch(_ISO_OFFSET).fillna(False).to_numpy()
-    if local.any():
-        wall = pd.to_datetime(text[local], format="ISO8601", errors="coerce")
-        result.loc[wall.index] = _wall_to_utc(wall, zone)
-    if offset.any():
-        aware = pd.to_datetime(
-            text[offset], format="ISO8601", utc=True, errors="coerce"
-        )
-        result.loc[aware.index] = aware.dt.tz_localize(None)
+    text = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+    for pattern, kind in ((_ISO_LOCAL, "local"), (_ISO_OFFSET, "offset")):
+        matches = pc.match_substring_regex(text, f"^(?:{pattern})$")
+        mask = matches.fill_null(False).to_numpy(zero_copy_only=False)
+        if not mask.any():
+            continue
+        subset = text.filter(pa.array(mask))
+        index = values.index[mask]
+        target = pa.timestamp("us", tz="UTC" if kind == "offset" else None)
+        try:
+            parsed = pd.Series(
+                subset.cast(target)
+                .cast(pa.timestamp("us"))
+                .to_numpy(zero_copy_only=False),
+                index=index,
+                dtype="datetime64[ns]",
+            )
+        except pa.ArrowInvalid:
+            # A value of the right shape but no real date, such as 2024-02-30:
+            # pandas leaves it NaT, and parse_instant rejects it.
+            parsed = pd.to_datetime(
+                pd.Series(subset.to_pylist(), index=index),
+                format="ISO8601",
+                utc=kind == "offset",
+                errors="coerce",
+            )
+            if kind == "offset":
+                parsed = parsed.dt.tz_localize(None)
+        result.loc[index] = parsed if kind == "offset" else _wall_to_utc(parsed, zone)
     return result
 
 

@@ -1,10 +1,12 @@
 """Import of large CSV, TSV and JSON Lines files in chunks of rows.
 
-A streamed import reads, converts and stores one chunk of rows at a time, inside the
-one transaction of the batch. The rows held in Python are then bounded by the chunk
-size, and an error in any chunk still leaves nothing of the file stored. The counts,
-problems and derived event ids are the same as those of
-:func:`~partnerlift.ingest.import_source` on the whole file:
+A streamed import reads, converts and checks one chunk of rows at a time and writes
+the rows to store into Parquet files in a temporary folder beside the database.
+When the whole file has been read, one transaction copies the staged rows into the
+tables, so an error in any chunk leaves nothing of the file stored. The rows held
+in Python are bounded by the chunk size. The counts, problems and derived event ids
+are the same as those of :func:`~partnerlift.ingest.import_source` on the whole
+file:
 
 - The text encoding is detected once, from the start of the file; a CP932 file is
   checked for lines in UTF-8 chunk by chunk.
@@ -12,13 +14,13 @@ problems and derived event ids are the same as those of
 - The last rows of one field each are held back until the next chunk, so that a
   report footer at the end of the file is still recognised and skipped.
 - The repeat number of identical events, which is part of the derived event id,
-  counts the identical rows of earlier chunks (kept in a temporary table).
+  counts the identical rows of earlier chunks (kept as sorted 64-bit hashes).
 - A key repeated from an earlier chunk is a duplicate, as in the whole file, and
-  not an update of the row stored by that chunk.
+  not an update of the row staged by that chunk.
 
-NOTE: the process still grows with the file, at about half the peak of a whole-file
-import for 3,000,000 events (docs/benchmarks.md). The growth is native memory, most
-likely DuckDB's storage of the rows that the open transaction has appended.
+What still grows with the file is 16 bytes for each distinct event without an id,
+and, when the rows are stored, DuckDB's index of the table's keys
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import csv
 import io
 import json
 import logging
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -37,6 +40,7 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from partnerlift.errors import InputError, NotFoundError, SchemaError
 from partnerlift.ingest.importer import (
@@ -44,9 +48,9 @@ from partnerlift.ingest.importer import (
     _check_table,
     _problems,
     _provided_columns,
+    _rejected_table,
     _resolve_partners,
     _store_batch,
-    _store_rejected,
     prepare_rows,
 )
 from partnerlift.ingest.mapping import Mapping
@@ -72,7 +76,6 @@ from partnerlift.ingest.snapshots import (
     record_partner_history,
 )
 from partnerlift.ingest.tables import (
-    TypedRows,
     derive_event_ids,
     to_arrow,
 )
@@ -84,6 +87,9 @@ logger = logging.getLogger(__name__)
 # Files of a streamable format larger than this are read in chunks.
 STREAM_THRESHOLD = 32 * 1024 * 1024
 DEFAULT_CHUNK_ROWS = 200_000
+# The problems kept in the result of a streamed import. The table rejected_rows
+# has them all.
+KEPT_PROBLEMS = 1_000
 
 # The bytes read at a time, and the bytes from the start of the file that decide
 # its encoding.
@@ -136,6 +142,11 @@ def import_streamed(
 ) -> ImportResult:
     """Import a CSV, TSV or JSON Lines file chunk by chunk, as one batch.
 
+    Each chunk is converted and checked against the stored rows and the chunks
+    before it, then written to a Parquet file in a temporary folder beside the
+    database. When the whole file has been read, one transaction moves the staged
+    rows into the tables. An error in any chunk therefore leaves nothing stored.
+
     Parameters
     ----------
     db, workspace, table, rules, observed_at
@@ -143,15 +154,17 @@ def import_streamed(
     path
         The data file.
     chunk_rows
-        The number of data rows to read, convert and store at a time.
+        The number of data rows to read, convert and check at a time.
     progress
         Called as ``progress(bytes_read, file_size)`` after each chunk.
 
     Returns
     -------
     ImportResult
-        The counts and problems, equal to those of the whole-file import. Its
-        ``outcomes`` is empty, as a per-line map would grow with the file.
+        The counts, equal to those of the whole-file import. Its ``problems`` contains
+        the first :data:`KEPT_PROBLEMS` problems; the table ``rejected_rows`` has
+        them all. Its ``outcomes`` is empty, as a map of every line would grow
+        with the file.
 
     Raises
     ------
@@ -176,18 +189,19 @@ def import_streamed(
     # DuckDB draws a progress bar on the terminal for long statements, which would
     # mix with the command's output.
     db.raw.execute("SET enable_progress_bar = false")
-    db.raw.execute("BEGIN TRANSACTION")
-    try:
-        state = _ChunkState(db, table, batch_id, observed_at or started)
+    with tempfile.TemporaryDirectory(prefix=".import-", dir=db.path.parent) as folder:
+        stage = _Stage(db, table, batch_id, Path(folder))
         for source in chunks:
             result.encoding = source.encoding
-            state.import_chunk(workspace, source, rules or Mapping(), result)
-        state.drop()
-        _store_batch(db, result, started, observed_at or started)
-        db.raw.execute("COMMIT")
-    except BaseException:
-        db.raw.execute("ROLLBACK")
-        raise
+            stage.add_chunk(workspace, source, rules or Mapping(), result)
+        db.raw.execute("BEGIN TRANSACTION")
+        try:
+            stage.store(result, observed_at or started)
+            _store_batch(db, result, started, observed_at or started)
+            db.raw.execute("COMMIT")
+        except BaseException:
+            db.raw.execute("ROLLBACK")
+            raise
     logger.info(
         "Imported %s into %s in chunks of %d rows: %d read, %d inserted, "
         "%d updated, %d duplicates, %d rejected, %d filtered",
@@ -204,70 +218,72 @@ def import_streamed(
     return result
 
 
-class _ChunkState:
-    """The state that the chunks of one file share: the repeat counts of identical
-    events and the keys of earlier chunks, each in a temporary table of the
-    transaction."""
+class _Stage:
+    """The chunks of one file, converted and checked, in Parquet files until the
+    transaction that stores them.
 
-    def __init__(
-        self, db: Database, table: str, batch_id: str, observed_at: datetime
-    ) -> None:
+    The repeat counts of identical events are kept in memory, 16 bytes for each
+    distinct event. A row whose key a row of an earlier chunk has is found in the
+    staged files.
+    """
+
+    def __init__(self, db: Database, table: str, batch_id: str, folder: Path) -> None:
         self.db = db
         self.table = table
         self.batch_id = batch_id
-        self.observed_at = observed_at
-        # md5_number gives a 128-bit hash, so the table stays small and collisions
-        # are not a practical concern.
-        db.raw.execute(
-            "CREATE TEMP TABLE _stream_repeats (content UHUGEINT PRIMARY KEY, "
-            "seen BIGINT)"
-        )
+        self.folder = folder
         self.keys = KEYS[table]
-        key_columns = ", ".join(self.keys)
-        db.raw.execute(
-            f"CREATE TEMP TABLE _stream_keys AS SELECT {key_columns} FROM {table} "
-            "WHERE false"
-        )
+        self.row_files: list[Path] = []
+        self.candidate_files: list[Path] = []
+        self.rejected_files: list[Path] = []
+        self.row_columns: dict[str, None] = {}
+        self.provided: dict[str, None] = {}
+        self.valid = 0
+        self.offset = 0
+        # The content hashes of the events of earlier chunks, sorted, and how
+        # often each came: 16 bytes for each distinct event.
+        self.seen_hashes = np.empty(0, dtype=np.uint64)
+        self.seen_counts = np.empty(0, dtype=np.int64)
 
-    def drop(self) -> None:
-        self.db.raw.execute("DROP TABLE _stream_repeats")
-        self.db.raw.execute("DROP TABLE _stream_keys")
+    def _write(self, files: list[Path], kind: str, rows: pa.Table) -> None:
+        path = self.folder / f"{kind}-{len(files):06d}.parquet"
+        pq.write_table(rows, path, compression="zstd")
+        files.append(path)
 
-    def earlier_repeats(self, texts: pd.Series) -> np.ndarray:
-        """Return, for each content text, the identical rows of earlier chunks, and
+    @staticmethod
+    def _scan(files: list[Path]) -> str:
+        names = ", ".join("'" + str(path).replace("'", "''") + "'" for path in files)
+        return f"read_parquet([{names}], union_by_name = true)"
+
+    def earlier_repeats(self, hashes: np.ndarray) -> np.ndarray:
+        """Return, for each content hash, the identical rows of earlier chunks, and
         add this chunk's rows to the counts."""
-        raw = self.db.raw
-        chunk_texts = pa.table(
-            {
-                "row": pa.array(np.arange(len(texts)), pa.int64()),
-                "content": pa.array(texts.tolist(), pa.string()),
-            }
-        )
-        raw.register("_chunk_texts", chunk_texts)
-        try:
-            raw.execute(
-                "CREATE TEMP TABLE _chunk_hashes AS SELECT row, "
-                "md5_number(content) AS content FROM _chunk_texts"
-            )
-        finally:
-            raw.unregister("_chunk_texts")
-        offsets = raw.execute(
-            "SELECT h.row, coalesce(r.seen, 0) FROM _chunk_hashes h "
-            "LEFT JOIN _stream_repeats r USING (content) ORDER BY h.row"
-        ).fetchnumpy()
-        raw.execute(
-            "INSERT INTO _stream_repeats SELECT content, count(*) FROM _chunk_hashes "
-            "GROUP BY content ON CONFLICT (content) DO UPDATE "
-            "SET seen = _stream_repeats.seen + excluded.seen"
-        )
-        raw.execute("DROP TABLE _chunk_hashes")
-        values = list(offsets.values())[1]
-        return np.asarray(values, dtype=np.int64)
+        seen, counts = self.seen_hashes, self.seen_counts
+        earlier = np.zeros(len(hashes), dtype=np.int64)
+        if len(seen):
+            place = np.minimum(np.searchsorted(seen, hashes), len(seen) - 1)
+            found = seen[place] == hashes
+            earlier[found] = counts[place[found]]
+        distinct, numbers = np.unique(hashes, return_counts=True)
+        place = np.searchsorted(seen, distinct)
+        known = np.zeros(len(distinct), dtype=bool)
+        if len(seen):
+            inside = np.minimum(place, len(seen) - 1)
+            known = seen[inside] == distinct
+            counts[inside[known]] += numbers[known]
+        self.seen_hashes = np.insert(seen, place[~known], distinct[~known])
+        self.seen_counts = np.insert(counts, place[~known], numbers[~known])
+        return earlier
 
-    def repeated_earlier(self, columns: pd.DataFrame, valid: np.ndarray) -> np.ndarray:
-        """Mark valid rows whose key a valid row of an earlier chunk has, and add
-        the keys of this chunk."""
-        rows = np.flatnonzero(valid)
+    def repeated_earlier(
+        self, columns: pd.DataFrame, checked: np.ndarray
+    ) -> np.ndarray:
+        """Mark the ``checked`` rows whose key a valid row of an earlier chunk has."""
+        repeated = np.zeros(len(checked), dtype=bool)
+        files = self.row_files + self.candidate_files
+        if not files or not checked.any():
+            return repeated
+        rows = np.flatnonzero(checked)
         lookup: dict[str, pa.Array] = {"row_number": pa.array(rows, pa.int64())}
         for key in self.keys:
             if key == "valid_from":
@@ -280,88 +296,129 @@ class _ChunkState:
         raw.register("_chunk_keys", pa.table(lookup))
         try:
             condition = _key_condition(self.keys, "k", "s")
-            found = raw.execute(
-                "SELECT k.row_number FROM _chunk_keys k WHERE EXISTS "
-                f"(SELECT 1 FROM _stream_keys s WHERE {condition})"
-            ).fetchall()
             key_columns = ", ".join(self.keys)
-            raw.execute(
-                f"INSERT INTO _stream_keys SELECT DISTINCT {key_columns} "
-                "FROM _chunk_keys"
-            )
+            found = raw.execute(
+                "SELECT k.row_number FROM _chunk_keys k WHERE EXISTS (SELECT 1 FROM "
+                f"(SELECT {key_columns} FROM {self._scan(files)}) s "
+                f"WHERE {condition})"
+            ).fetchall()
         finally:
             raw.unregister("_chunk_keys")
-        repeated = np.zeros(len(valid), dtype=bool)
         repeated[[row for (row,) in found]] = True
         return repeated
 
-    def import_chunk(
+    def add_chunk(
         self,
         workspace: Workspace,
         source: SourceRows,
         rules: Mapping,
         result: ImportResult,
     ) -> None:
-        """Convert and store one chunk and add its counts and problems to
-        ``result``, as :func:`~partnerlift.ingest.import_source` does for a file."""
+        """Convert and check one chunk, stage its rows and add its counts and
+        problems to ``result``, as :func:`~partnerlift.ingest.import_source` does
+        for a file."""
         table = self.table
         locale = workspace.locale
         prepared = prepare_rows(table, source, rules, workspace)
         mapped, raw, lines = prepared.mapped, prepared.raw, prepared.lines
         extra, rejections, typed = prepared.extra, prepared.rejections, prepared.typed
+        given = np.ones(len(typed.columns), dtype=bool)
         if table == "events" and len(typed.columns):
             missing_ids = typed.columns["event_id"].isna()
+            # A derived id counts the identical rows of earlier chunks, so it is
+            # never the id of an earlier chunk's row.
+            given = ~missing_ids.to_numpy()
             derived = derive_event_ids(
                 typed.columns, extra, earlier=self.earlier_repeats
             )
             typed.columns["event_id"] = typed.columns["event_id"].where(
                 ~missing_ids, derived
             )
-        provided = _provided_columns(table, mapped, extra)
+        self.provided.update(dict.fromkeys(_provided_columns(table, mapped, extra)))
         if table == "events":
             _resolve_partners(self.db, typed, rejections, locale)
         valid = ~rejections.mask
-        new, changed = self._store_rows(typed, valid, provided)
-        problems = _problems(source, raw, lines, rejections)
-        _store_rejected(self.db, self.batch_id, source, problems)
-        result.read += source.read
-        result.inserted += int(new.sum())
-        result.updated += int(changed.sum())
-        result.duplicates += int(valid.sum() - new.sum() - changed.sum())
-        result.rejected += len(problems)
-        result.filtered += int(len(source.frame) - len(raw))
-        result.footer += source.footer
-        result.problems.extend(problem for problem, _ in problems)
-
-    def _store_rows(
-        self, typed: TypedRows, valid: np.ndarray, provided: list[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Insert new rows and update changed stored rows, as the whole-file import
-        does, with keys of earlier chunks counting as repeated."""
-        db, table, batch_id = self.db, self.table, self.batch_id
         columns = typed.columns
-        repeated, stored = find_stored(db, table, columns, valid)
-        if table in UPDATABLE:
-            repeated |= self.repeated_earlier(columns, valid)
-            stored &= ~repeated
+        repeated, stored = find_stored(self.db, table, columns, valid)
+        repeated |= self.repeated_earlier(columns, valid & ~repeated & given)
+        stored &= ~repeated
         new = valid & ~repeated & ~stored
-        changed = np.zeros(len(valid), dtype=bool)
+        if new.any():
+            rows = to_arrow(table, typed, new)
+            rows = rows.append_column(
+                "batch_id", pa.repeat(self.batch_id, rows.num_rows)
+            )
+            self.row_columns.update(dict.fromkeys(rows.column_names))
+            self._write(self.row_files, "rows", rows)
         if table in UPDATABLE and stored.any():
             candidates = to_arrow(table, typed, stored)
             candidates = candidates.append_column(
-                "row_number", pa.array(np.flatnonzero(stored), pa.int64())
+                "row_number",
+                pa.array(self.offset + np.flatnonzero(stored), pa.int64()),
             )
-            changed[apply_updates(db, table, candidates, provided, batch_id)] = True
-        rows = to_arrow(table, typed, new)
-        rows = rows.append_column("batch_id", pa.repeat(batch_id, rows.num_rows))
-        db.insert_arrow(table, rows)
+            self._write(self.candidate_files, "candidates", candidates)
+        problems = _problems(source, raw, lines, rejections)
+        if problems:
+            self._write(
+                self.rejected_files,
+                "rejected",
+                _rejected_table(self.batch_id, problems),
+            )
+        self.valid += int(valid.sum())
+        self.offset += len(valid)
+        result.read += source.read
+        result.inserted += int(new.sum())
+        result.rejected += len(problems)
+        result.filtered += int(len(source.frame) - len(raw))
+        result.footer += source.footer
+        room = KEPT_PROBLEMS - len(result.problems)
+        result.problems.extend(problem for problem, _ in problems[: max(room, 0)])
+
+    def store(self, result: ImportResult, observed_at: datetime) -> None:
+        """Move the staged rows into the tables and count the updated rows. Call it
+        inside the batch's transaction."""
+        db, table, batch_id = self.db, self.table, self.batch_id
+        raw = db.raw
+        key = self.keys[0]
+        new_ids: list[str] = []
+        if self.row_files:
+            names = ", ".join(f'"{name}"' for name in self.row_columns)
+            scan = self._scan(self.row_files)
+            raw.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM {scan}')
+            if table in ("partners", "deals"):
+                new_ids = [
+                    value
+                    for (value,) in raw.execute(f"SELECT {key} FROM {scan}").fetchall()
+                ]
+        changed_ids: list[str] = []
+        if self.candidate_files:
+            candidates = pa.concat_tables(
+                [pq.read_table(path) for path in self.candidate_files],
+                promote_options="default",
+            )
+            changed = apply_updates(
+                db, table, candidates, list(self.provided), batch_id
+            )
+            result.updated = len(changed)
+            if table in ("partners", "deals") and len(changed):
+                numbers = candidates.column("row_number").to_numpy()
+                picked = np.isin(numbers, changed)
+                changed_ids = (
+                    candidates.column(key)
+                    .to_numpy(zero_copy_only=False)[picked]
+                    .tolist()
+                )
+        result.duplicates = self.valid - result.inserted - result.updated
         history = {"partners": record_partner_history, "deals": record_deal_history}
         if table in history:
-            ids = columns[KEYS[table][0]]
-            record = history[table]
-            record(db, ids[new].tolist(), "inserted", self.observed_at, batch_id)
-            record(db, ids[changed].tolist(), "updated", self.observed_at, batch_id)
-        return new, changed
+            history[table](db, new_ids, "inserted", observed_at, batch_id)
+            history[table](db, changed_ids, "updated", observed_at, batch_id)
+        if self.rejected_files:
+            raw.execute(
+                "INSERT INTO rejected_rows (batch_id, file, line, field, value, "
+                "reason, raw) SELECT batch_id, file, line, field, value, reason, raw "
+                f"FROM {self._scan(self.rejected_files)}"
+            )
 
 
 def iter_chunks(

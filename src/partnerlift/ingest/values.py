@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,24 @@ def amount_currencies(values: pd.Series, *, yen_backslash: bool = False) -> pd.S
     return values.map(currency)
 
 
+def _plain_numbers(
+    values: pd.Series, *, thousands: str | None, decimal: str
+) -> np.ndarray:
+    """Mark the empty values and those already in the form ``pd.to_numeric`` reads.
+
+    Most exported amounts and counts are plain digits, which Arrow finds far faster
+    than the cleaning below. A point is plain only where it is the decimal mark.
+    """
+    fraction = r"(?:\.[0-9]+)?" if decimal == "." and thousands != "." else ""
+    try:
+        arrow = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # Values that are not all texts take the general path.
+        return np.zeros(len(values), dtype=bool)
+    matches = pc.match_substring_regex(arrow, rf"^-?[0-9]+{fraction}$")
+    return np.asarray(matches.fill_null(True).to_numpy(zero_copy_only=False), bool)
+
+
 def clean_amounts(
     values: pd.Series,
     *,
@@ -221,6 +242,18 @@ def clean_amounts(
     dropped, since the decimal mark is then a point. ``yen_backslash`` drops the
     backslashes that CP932's yen sign (byte 0x5C) decodes to.
     """
+    plain = _plain_numbers(values, thousands=thousands, decimal=decimal)
+    if plain.all():
+        return values.astype("string")
+    if plain.any():
+        cleaned = values.astype("string")
+        cleaned[~plain] = clean_amounts(
+            values[~plain],
+            thousands=thousands,
+            decimal=decimal,
+            yen_backslash=yen_backslash,
+        )
+        return cleaned
     cleaned = values.astype("string").str.normalize("NFKC")
     # NFKC keeps the minus sign U+2212, which Japanese documents often use.
     cleaned = cleaned.str.replace("\u2212", "-", regex=False)
