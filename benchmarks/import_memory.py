@@ -1,15 +1,17 @@
-"""Peak memory of importing a large events CSV, read in chunks or whole.
+"""Peak memory of importing large events CSV files, read in chunks or whole.
 
 Run from the repository root:
 
-    .venv/bin/python benchmarks/import_memory.py [--rows 3000000] [--chunk 200000]
+    .venv/bin/python benchmarks/import_memory.py [--rows 1000000,3000000,6000000]
+        [--chunk 200000] [--whole-up-to 3000000]
 
-It writes a CSV of canonical events without event ids (so every id is derived, and
-every 1,000th row repeats the row before it) to a temporary folder, then imports it
-into a new workspace twice, each time in a new Python process: once in chunks
-(``import_file(..., chunk_rows=...)``) and once whole (``read_source`` then
-``import_source``). Each process prints its peak resident set size
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) and the time of the import.
+For each number of rows, it writes a CSV of canonical events without event ids (so
+every id is derived, and every 1,000th row repeats the row before it) to a temporary
+folder. It imports the file into a new workspace in a new Python process in chunks
+(``import_file(..., chunk_rows=...)``) and, up to ``--whole-up-to`` rows, once more
+whole (``read_source`` then ``import_source``), the baseline. Each process prints
+its peak resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) and the
+time of the import, and the script prints the ratio of the two.
 """
 
 from __future__ import annotations
@@ -74,23 +76,36 @@ def run_import(mode: str, path: str, chunk: int, root: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=3_000_000)
+    parser.add_argument("--rows", default="1000000,3000000,6000000")
     parser.add_argument("--chunk", type=int, default=200_000)
+    parser.add_argument("--whole-up-to", type=int, default=3_000_000)
     parser.add_argument("--run", nargs=3, metavar=("MODE", "FILE", "ROOT"))
     arguments = parser.parse_args()
     if arguments.run:
         mode, path, root = arguments.run
         run_import(mode, path, arguments.chunk, root)
         return
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "events.csv"
-        write_events(path, arguments.rows)
-        size_mib = path.stat().st_size / 1024 / 1024
-        print(f"{arguments.rows} rows, {size_mib:.0f} MiB")
-        for mode in ("chunked", "whole"):
-            command = [sys.executable, __file__, "--chunk", str(arguments.chunk)]
-            command += ["--run", mode, str(path), folder]
-            subprocess.run(command, check=True)
+    for rows in (int(value) for value in arguments.rows.split(",")):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "events.csv"
+            write_events(path, rows)
+            size_mib = path.stat().st_size / 1024 / 1024
+            print(f"{rows} rows, {size_mib:.0f} MiB", flush=True)
+            modes = ["chunked"]
+            if rows <= arguments.whole_up_to:
+                modes.append("whole")
+            peaks = {}
+            for mode in modes:
+                command = [sys.executable, __file__, "--chunk", str(arguments.chunk)]
+                command += ["--run", mode, str(path), folder]
+                finished = subprocess.run(
+                    command, check=True, capture_output=True, text=True
+                )
+                print(finished.stdout.strip(), flush=True)
+                peaks[mode] = json.loads(finished.stdout)["peak_rss_mib"]
+            if "whole" in peaks:
+                ratio = peaks["whole"] / peaks["chunked"]
+                print(f"whole / chunked peak: {ratio:.2f}", flush=True)
 
 
 if __name__ == "__main__":

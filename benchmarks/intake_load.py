@@ -36,7 +36,6 @@ import pyarrow as pa
 
 from partnerlift.interfaces.http.apikeys import create_key
 from partnerlift.settings import create_workspace
-from partnerlift.store import Database
 
 ACTIONS = ("viewed", "downloaded", "completed", "logged_in")
 
@@ -66,8 +65,7 @@ def free_port() -> int:
 
 def start_server(root: Path) -> tuple[subprocess.Popen, str, str]:
     workspace = create_workspace(root / "ws", timezone="Asia/Tokyo", locale="en")
-    with Database(workspace.database_path) as db:
-        key = create_key(db, "ingest", "benchmark")[1]
+    key = create_key(workspace, "ingest", "benchmark")[1]
     port = free_port()
     log = root / "server.log"
     process = subprocess.Popen(

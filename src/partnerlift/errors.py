@@ -7,7 +7,8 @@ The tree::
     │   ├── SchemaError                 a missing or unknown column or key
     │   └── ConfigError                 a settings, model, study or mapping file
     ├── NotFoundError (LookupError)     a workspace, table, rule or partner
-    └── InsufficientDataError           too few partners for any estimate
+    ├── InsufficientDataError           too few partners for any estimate
+    └── DatabaseInUseError              another process has the database file open
 
     PartnerliftWarning (UserWarning)
     └── StatisticalWarning
@@ -82,6 +83,18 @@ class NotFoundError(PartnerliftError, LookupError):
 
 class InsufficientDataError(PartnerliftError):
     """Too little data for any estimate at all."""
+
+
+class DatabaseInUseError(PartnerliftError):
+    """Another process, such as ``partnerlift serve``, has the database file open.
+
+    ``pid`` is that process's id when DuckDB reports it, else None.
+    """
+
+    def __init__(self, message: str, path: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.pid = pid
 
 
 class PartnerliftWarning(UserWarning):

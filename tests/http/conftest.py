@@ -52,16 +52,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(root: Path, *extra: str) -> Server:
+SCOPES = ("admin", "ingest", "read", "partner:P1")
+
+
+def start_server(root: Path, *extra: str, scopes: tuple[str, ...] = SCOPES) -> Server:
+    """Start a server on the workspace ``root / "ws"``, created if missing, with a
+    new key for each of ``scopes``."""
     initialised = CliRunner().invoke(
         app, ["init", str(root / "ws"), "--timezone", "Asia/Tokyo", "--locale", "en"]
     )
     assert initialised.exit_code == 0, initialised.output
     workspace = open_workspace(root / "ws")
     keys = {}
-    with Database(workspace.database_path) as db:
-        for scope in ("admin", "ingest", "read", "partner:P1"):
-            keys[scope] = create_key(db, scope)[1]
+    for scope in scopes:
+        keys[scope] = create_key(workspace, scope)[1]
     port = free_port()
     log = (root / "server.log").open("w")
     process = subprocess.Popen(

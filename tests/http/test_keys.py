@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 
 from typer.testing import CliRunner
 
 from partnerlift.interfaces.cli import app
 from partnerlift.interfaces.http.apikeys import authenticate
-from partnerlift.store import Database
 
 
 def run(workspace, *arguments):
@@ -24,11 +25,12 @@ def test_create_prints_key_alone(workspace):
 def test_only_hash_is_stored(workspace):
     key = run(workspace, "keys", "create", "--scope", "read").stdout.strip()
 
-    with Database(workspace.database_path) as db:
-        stored = db.query("SELECT * FROM api_keys").iloc[0]
-        found = authenticate(db, key)
+    with closing(sqlite3.connect(workspace.keys_path)) as connection:
+        stored = connection.execute("SELECT * FROM api_keys").fetchall()
+    found = authenticate(workspace, key)
 
-    assert key not in {str(value) for value in stored.to_numpy()}
+    assert len(stored) == 1
+    assert key not in {str(value) for value in stored[0]}
     assert found is not None
     assert found.scope == "read"
 
@@ -49,8 +51,7 @@ def test_revoked_key_authenticates_nothing(workspace):
     key_id = key.split("_")[1]
 
     result = run(workspace, "keys", "revoke", key_id)
-    with Database(workspace.database_path) as db:
-        found = authenticate(db, key)
+    found = authenticate(workspace, key)
 
     assert result.exit_code == 0
     assert found is None
@@ -68,3 +69,14 @@ def test_unknown_key_revoke_fails(workspace):
 
     assert result.exit_code == 1
     assert "not found" in result.stderr
+
+
+def test_unreadable_keys_file_explains(workspace):
+    workspace.keys_path.write_bytes(b"not a SQLite file, " * 100)
+
+    result = run(workspace, "keys", "list")
+    message = " ".join(result.stderr.split())
+
+    assert result.exit_code == 1
+    assert "Cannot read the keys file" in message
+    assert "Traceback" not in result.output

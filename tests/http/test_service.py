@@ -354,17 +354,17 @@ def test_xapi_invalid_statement_stores_nothing(server):
     assert response.json()["error"]["problems"][0]["line"] == 2
 
 
-def test_keys_command_while_serving_explains(server):
+def test_database_command_while_serving_explains(server):
     from typer.testing import CliRunner
 
     from partnerlift.interfaces.cli import app
 
-    result = CliRunner().invoke(
-        app, ["--workspace", str(server.workspace), "keys", "list"]
-    )
+    result = CliRunner().invoke(app, ["--workspace", str(server.workspace), "imports"])
 
     # Rich wraps the message on stderr; compare it as one line.
     message = " ".join(result.stderr.split())
 
     assert result.exit_code == 1
-    assert "in use by another process" in message
+    assert f"in use by another process (PID {server.process.pid})" in message
+    assert "'partnerlift serve' keeps the database open" in message
+    assert "send the data through the HTTP API" in message

@@ -120,3 +120,43 @@ def test_help_shows_example():
 
     assert result.exit_code == 0
     assert "partnerlift import events" in result.stdout
+
+
+def test_chunk_rows_option_counts(workspace, tmp_path):
+    # Seven events in chunks of three: e1 comes again in the third chunk, the
+    # sixth row repeats the fifth without an id, and one row has no action.
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "event_id,occurred_at,partner_id,action\n"
+        "e1,2024-04-01T10:00:00,p1,viewed\n"
+        "e2,2024-04-01T11:00:00,p1,viewed\n"
+        "e3,2024-04-01T12:00:00,p1,\n"
+        ",2024-04-02T10:00:00,p2,downloaded\n"
+        ",2024-04-02T10:00:00,p2,downloaded\n"
+        "e4,2024-04-03T10:00:00,p2,viewed\n"
+        "e1,2024-04-01T10:00:00,p1,viewed\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+
+    result = runner.invoke(
+        app,
+        [
+            "--workspace",
+            str(workspace.root),
+            "import",
+            "events",
+            str(path),
+            "--chunk-rows",
+            "3",
+            "--format",
+            "json",
+        ],
+    )
+    counts = json.loads(result.stdout)
+
+    assert result.exit_code == 0
+    assert counts["read"] == 7
+    assert counts["inserted"] == 5
+    assert counts["duplicates"] == 1
+    assert counts["rejected"] == 1

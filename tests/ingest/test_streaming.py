@@ -5,9 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from partnerlift.errors import InputError
-from partnerlift.ingest import ImportResult, import_file
-from partnerlift.ingest import streaming
+from partnerlift.errors import InputError, SchemaError
+from partnerlift.ingest import ImportResult, import_file, streaming
 from partnerlift.ingest.streaming import is_streamable, should_stream
 from partnerlift.settings import create_workspace
 from partnerlift.store import Database
@@ -314,3 +313,30 @@ def test_users_repeated_key(tmp_path: Path) -> None:
     assert chunked.duplicates == 1
     assert chunked.rejected == 1
     assert_same(chunked, whole, chunked_rows, whole_rows)
+
+
+def test_japanese_errors_in_chunks(tmp_path: Path) -> None:
+    workspace = create_workspace(tmp_path / "ws", timezone="Asia/Tokyo", locale="ja")
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("occurred_at,action,action\n2024-02-01,a,b\n")
+    late = tmp_path / "late.csv"
+    # 5 MiB of UTF-8 rows, more than one 4 MiB block, then a byte that is no UTF-8.
+    late.write_bytes(
+        b"occurred_at,partner_id,action\n"
+        + b"2024-02-01T10:00:00,p1,viewed\n" * 180_000
+        + b"2024-02-01T10:00:00,p1,\xff\n"
+    )
+    db = Database(workspace.database_path)
+
+    with pytest.raises(SchemaError) as header_error:
+        import_file(db, workspace, "events", repeated, chunk_rows=2)
+    with pytest.raises(InputError) as bytes_error:
+        import_file(db, workspace, "events", late, chunk_rows=50_000)
+    db.close()
+
+    assert "が見出しに 2 回出てきます" in str(header_error.value)
+    assert "'action'" in str(header_error.value)
+    assert "ファイル先頭の文字コード utf-8 として正しくありません" in str(
+        bytes_error.value
+    )
+    assert "late.csv" in str(bytes_error.value)

@@ -269,9 +269,10 @@ def test_xapi_command_prints_counts(workspace, tmp_path):
     )
     counts = json.loads(result.stdout)
 
-    # No users yet, so the one statement is rejected with that reason.
+    # No users yet, so the one statement is kept pending, with no event.
     assert result.exit_code == 0
     assert counts["read"] == 1
-    assert counts["rejected"] == 1
+    assert counts["rejected"] == 0
+    assert counts["filtered"] == 1
     assert counts["voided"] == 0
-    assert "Import users first" in result.stderr
+    assert "1 statements wait for their users" in result.stderr

@@ -8,6 +8,8 @@ from typing import Any
 import pandas as pd
 
 from partnerlift.errors import NotFoundError
+from partnerlift.ingest import file_messages  # noqa: F401 (registers the texts)
+from partnerlift.settings.messages import text
 from partnerlift.store import Database
 
 BATCH_COLUMNS = [
@@ -35,20 +37,19 @@ def list_batches(db: Database) -> list[dict[str, Any]]:
     return _records(frame)
 
 
-def rejected_rows(db: Database, batch_id: str) -> list[dict[str, Any]]:
+def rejected_rows(
+    db: Database, batch_id: str, *, locale: str = "en"
+) -> list[dict[str, Any]]:
     """Return the rejected rows of a batch in line order.
 
     Raises
     ------
     NotFoundError
-        If no batch has the id ``batch_id``.
+        If no batch has the id ``batch_id``. The message is in ``locale``.
     """
     found = db.query("SELECT 1 FROM import_batches WHERE batch_id = ?", [batch_id])
     if found.empty:
-        raise NotFoundError(
-            f"Import batch {batch_id!r} not found. Run 'partnerlift imports' to "
-            "list the batches."
-        )
+        raise NotFoundError(text("ingest.batch_not_found", locale, batch_id=batch_id))
     frame = db.query(
         f"SELECT {', '.join(REJECTED_COLUMNS)} FROM rejected_rows "
         "WHERE batch_id = ? ORDER BY line NULLS FIRST",

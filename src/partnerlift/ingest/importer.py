@@ -160,11 +160,15 @@ def import_file(
     True
     """
     _check_table(table)
-    rules = load_mapping(mapping, table) if mapping is not None else Mapping()
+    rules = (
+        load_mapping(mapping, table, locale=workspace.locale)
+        if mapping is not None
+        else Mapping()
+    )
     from partnerlift.ingest import streaming  # imports this module
 
     if streaming.should_stream(path, chunk_rows):
-        return streaming.import_streamed(
+        result = streaming.import_streamed(
             db,
             workspace,
             table,
@@ -174,10 +178,17 @@ def import_file(
             chunk_rows=chunk_rows or streaming.DEFAULT_CHUNK_ROWS,
             progress=progress,
         )
-    source = read_source(path, locale=workspace.locale)
-    return import_source(
-        db, workspace, table, source, rules=rules, observed_at=observed_at
-    )
+    else:
+        source = read_source(path, locale=workspace.locale)
+        result = import_source(
+            db, workspace, table, source, rules=rules, observed_at=observed_at
+        )
+    if table == "users":
+        # Pending xAPI statements and Segment events of the new users get partners.
+        from partnerlift.ingest.pending import replay_pending  # imports this module
+
+        replay_pending(db, workspace)
+    return result
 
 
 def _check_table(table: str) -> None:
@@ -540,9 +551,13 @@ def _problems(
 def _store_rejected(
     db: Database, batch_id: str, source: SourceRows, problems: list[tuple[Problem, str]]
 ) -> None:
-    if not problems:
-        return
-    rows = pa.table(
+    if problems:
+        db.insert_arrow("rejected_rows", _rejected_table(batch_id, problems))
+
+
+def _rejected_table(batch_id: str, problems: list[tuple[Problem, str]]) -> pa.Table:
+    """Return the rows of ``rejected_rows`` for ``problems``."""
+    return pa.table(
         {
             "batch_id": pa.array([batch_id] * len(problems), pa.string()),
             "file": pa.array([problem.file for problem, _ in problems], pa.string()),
@@ -561,7 +576,6 @@ def _store_rejected(
             "raw": pa.array([raw for _, raw in problems], pa.string()),
         }
     )
-    db.insert_arrow("rejected_rows", rows)
 
 
 def _store_batch(

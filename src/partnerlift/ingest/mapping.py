@@ -19,8 +19,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 from partnerlift.errors import ConfigError, Problem, SchemaError
 from partnerlift.ingest.readers import SourceRows
 from partnerlift.ingest.values import locale_separators
+from partnerlift.settings.messages import text
 from partnerlift.settings.yamlfile import YamlDocument, load_yaml, parse_model
-from partnerlift.store.schema import CANONICAL_COLUMNS
+from partnerlift.store.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 TIME_FIELDS = {"occurred_at", "joined_at", "created_at", "closed_at"}
 TIME_FIELDS |= {"valid_from", "valid_to"}
@@ -165,11 +166,12 @@ class Mapping:
         }
 
 
-def load_mapping(path: str | Path, table: str) -> Mapping:
+def load_mapping(path: str | Path, table: str, *, locale: str = "en") -> Mapping:
     """Load and check a mapping file, or a shipped profile by name, for ``table``.
 
     ``path`` is a file path, or the name of a profile in
-    :data:`partnerlift.ingest.profiles.PROFILES` when no such file exists.
+    :data:`partnerlift.ingest.profiles.PROFILES` when no such file exists. Error
+    messages are in ``locale``.
 
     Raises
     ------
@@ -182,29 +184,26 @@ def load_mapping(path: str | Path, table: str) -> Mapping:
     """
     from partnerlift.ingest.profiles import resolve_mapping_path
 
-    document = load_yaml(resolve_mapping_path(path))
+    document = load_yaml(resolve_mapping_path(path, locale=locale), locale=locale)
     if document.data is None:
         return Mapping(MappingFile(), document)
-    spec = parse_model(document, MappingFile, "mapping file")
+    spec = parse_model(document, MappingFile, "mapping file", locale=locale)
     mapping = Mapping(spec, document)
-    problems = _check_fields(mapping, table)
+    problems = _check_fields(mapping, table, locale)
     if spec.table is not None and spec.table != table:
+        reason = text(
+            "ingest.mapping_other_table", locale, mapped=spec.table, table=table
+        )
         problems.append(
-            Problem(
-                mapping.path,
-                mapping.line_of("table"),
-                "table",
-                spec.table,
-                f"The mapping is for {spec.table}, not {table}. Import it with "
-                f"'partnerlift import {spec.table}'.",
-            )
+            Problem(mapping.path, mapping.line_of("table"), "table", spec.table, reason)
         )
     if problems:
-        raise ConfigError(f"Invalid mapping file {document.path}.", problems)
+        message = text("ingest.mapping_invalid", locale, path=document.path)
+        raise ConfigError(message, problems)
     return mapping
 
 
-def _check_fields(mapping: Mapping, table: str) -> list[Problem]:
+def _check_fields(mapping: Mapping, table: str, locale: str) -> list[Problem]:
     known = CANONICAL_COLUMNS[table]
     problems: list[Problem] = []
 
@@ -216,26 +215,21 @@ def _check_fields(mapping: Mapping, table: str) -> list[Problem]:
 
     for name, spec in mapping.columns().items():
         if name not in known:
-            add(
-                name,
-                None,
-                name,
-                f"Unknown field of {table}. Use one of: {', '.join(known)}.",
+            reason = text(
+                "ingest.mapping_unknown_field",
+                locale,
+                table=table,
+                fields=", ".join(known),
             )
+            add(name, None, name, reason)
             continue
         if (spec.day_offset or spec.date_format) and name not in TIME_FIELDS:
-            add(
-                name,
-                None,
-                name,
-                "day_offset and date_format apply to timestamp fields only.",
-            )
+            add(name, None, name, text("ingest.mapping_time_format_field", locale))
         if spec.number is not None and name not in NUMBER_FIELDS:
-            add(name, "number", name, "number applies to number fields only.")
+            add(name, "number", name, text("ingest.mapping_number_field", locale))
         if spec.day_offset and mapping.spec.base_date is None:
-            add(
-                name, "day_offset", True, "day_offset needs base_date at the top level."
-            )
+            reason = text("ingest.mapping_needs_base_date", locale)
+            add(name, "day_offset", True, reason)
     return problems
 
 
@@ -266,18 +260,20 @@ def apply_mapping(mapping: Mapping, source: SourceRows, table: str) -> MappedRow
     """Rename, map values and set constants; mark the rows that the filter keeps.
 
     A source column whose name is a canonical field maps to itself unless the
-    mapping maps it elsewhere.
+    mapping maps it elsewhere. Error messages are in ``source.locale``.
 
     Raises
     ------
     SchemaError
-        If the mapping or its filter names a column that the source file lacks.
+        If the mapping or its filter names a column that the source file lacks,
+        or no column provides a required field of ``table``.
     """
     specs = mapping.columns()
     for name in CANONICAL_COLUMNS[table]:
         if name not in specs and name in source.columns:
             specs[name] = ColumnSpec(column=name)
     _check_sources(mapping, source, specs)
+    check_required_columns(table, source, set(specs))
     kept = np.ones(len(source.frame), dtype=bool)
     for column, accepted in mapping.spec.filter.items():
         kept &= source.frame[column].isin(accepted).to_numpy()
@@ -322,37 +318,70 @@ def _check_sources(
 ) -> None:
     present = set(source.columns)
     problems: list[Problem] = []
-    missing_reason = (
-        "Column {column!r} not found in {file}. Its columns are: {columns}."
-    )
+
+    def missing_reason(column: str | None) -> str:
+        return text(
+            "ingest.mapping_column_not_found",
+            source.locale,
+            column=column,
+            file=source.path,
+            columns=", ".join(source.columns),
+        )
+
     for name, spec in specs.items():
         missing = spec.column is not None and spec.column not in present
         if missing and not spec.optional:
-            reason = missing_reason.format(
-                column=spec.column, file=source.path, columns=", ".join(source.columns)
-            )
+            reason = missing_reason(spec.column)
             line = mapping.line_of("columns", name)
             problems.append(Problem(mapping.path, line, name, spec.column, reason))
     for column in mapping.spec.filter:
         if column not in present:
-            reason = missing_reason.format(
-                column=column, file=source.path, columns=", ".join(source.columns)
-            )
+            reason = missing_reason(column)
             line = mapping.line_of("filter", column)
             problems.append(Problem(mapping.path, line, "filter", column, reason))
     if isinstance(mapping.spec.properties, list):
         for index, column in enumerate(mapping.spec.properties):
             if column not in present:
-                reason = missing_reason.format(
-                    column=column, file=source.path, columns=", ".join(source.columns)
-                )
+                reason = missing_reason(column)
                 line = mapping.line_of("properties", index)
                 problems.append(
                     Problem(mapping.path, line, "properties", column, reason)
                 )
     if problems:
-        raise SchemaError(
-            f"The mapping file {mapping.path} names columns that {source.path} "
-            "does not have. Fix the column names in the mapping.",
-            problems,
+        message = text(
+            "ingest.mapping_columns_missing",
+            source.locale,
+            mapping=mapping.path,
+            file=source.path,
         )
+        raise SchemaError(message, problems)
+
+
+def check_required_columns(table: str, source: SourceRows, provided: set[str]) -> None:
+    """Raise if no column or constant provides a required field of ``table``.
+
+    ``provided`` contains the canonical fields that the mapping fills. An events file
+    needs ``partner_id`` or ``user_id``. The message is in ``source.locale``.
+
+    Raises
+    ------
+    SchemaError
+        With one problem per missing field, naming the file and its columns.
+    """
+    locale = source.locale
+    missing = [name for name in REQUIRED_COLUMNS[table] if name not in provided]
+    if table == "events" and not {"partner_id", "user_id"} & provided:
+        missing.append(text("ingest.partner_or_user_column", locale))
+    if not missing:
+        return
+    reason = text("ingest.missing_required_column_reason", locale)
+    problems = [Problem(str(source.path), 1, name, None, reason) for name in missing]
+    message = text(
+        "ingest.missing_required_column",
+        locale,
+        path=source.path,
+        column=missing[0],
+        table=table,
+        columns=", ".join(source.columns),
+    )
+    raise SchemaError(message, problems)

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from partnerlift.errors import InputError, NotFoundError, Problem, SchemaError
+from partnerlift.ingest import file_messages  # noqa: F401 (registers the texts)
 from partnerlift.ingest.messages import text
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class SourceRows:
     footer
         Lines of a report footer after the data (totals, copyright, "Generated
         By"), skipped and not counted as read.
+    locale
+        The language of the errors about these rows: ``ja`` or ``en``.
     """
 
     path: Path
@@ -80,6 +83,7 @@ class SourceRows:
     lines: np.ndarray
     malformed: list[MalformedRow] = field(default_factory=list)
     footer: int = 0
+    locale: str = "en"
 
     @property
     def read(self) -> int:
@@ -87,8 +91,10 @@ class SourceRows:
         return len(self.frame) + len(self.malformed)
 
 
-def detect_encoding(data: bytes) -> str:
-    """Return the text encoding of ``data``.
+def detect_encoding(
+    data: bytes, *, path: str | Path | None = None, locale: str = "en"
+) -> str:
+    """Return the text encoding of ``data``, read from the file ``path`` if given.
 
     UTF-16 comes first (by its byte order mark, as Excel's "Unicode text" export
     writes it, or by the zero bytes of mostly ASCII text without one), then strict
@@ -99,7 +105,8 @@ def detect_encoding(data: bytes) -> str:
     Raises
     ------
     InputError
-        If no encoding decodes the data.
+        If no encoding decodes the data. The message is in ``locale`` and names
+        ``path`` if given.
     """
     utf16 = _detect_utf16(data)
     if utf16 is not None:
@@ -114,10 +121,9 @@ def detect_encoding(data: bytes) -> str:
         return encoding
     guess = charset_normalizer.from_bytes(data).best()
     if guess is None:
-        raise InputError(
-            "Could not detect the text encoding. Save the file as UTF-8 and import "
-            "it again."
-        )
+        if path is None:
+            raise InputError(text("ingest.unknown_encoding", locale))
+        raise InputError(text("ingest.unknown_encoding_of", locale, path=path))
     return str(guess.encoding)
 
 
@@ -144,7 +150,8 @@ def read_source(path: str | Path, *, locale: str = "en") -> SourceRows:
     ``.jsonl`` and ``.ndjson`` are JSON Lines; ``.json`` is a JSON array of objects
     or JSON Lines; ``.parquet`` is Parquet; ``.xlsx`` and ``.xlsm`` are Excel
     workbooks (the first sheet); anything else is delimited text, whose delimiter
-    (comma, tab or semicolon) is taken from the header line.
+    (comma, tab or semicolon) is taken from the header line. Error messages and
+    the reasons of malformed rows are in ``locale``.
 
     Raises
     ------
@@ -153,17 +160,15 @@ def read_source(path: str | Path, *, locale: str = "en") -> SourceRows:
     SchemaError
         If the file has no header or repeats a column name.
     InputError
-        If the file is an old ``.xls`` workbook or invalid JSON or Excel.
+        If the file is an old ``.xls`` workbook, invalid JSON or Excel, or text in
+        an encoding that cannot be detected.
     """
     path = Path(path)
     if not path.is_file():
-        raise NotFoundError(f"File not found: {str(path)!r}. Check the path.")
+        raise NotFoundError(text("ingest.file_not_found", locale, path=str(path)))
     suffix = path.suffix.lower()
     if suffix == ".xls":
-        raise InputError(
-            f"{path}: old Excel workbooks (.xls) are not supported. Save the file "
-            "as .xlsx or as CSV UTF-8 in Excel and import it again."
-        )
+        raise InputError(text("ingest.xls_unsupported", locale, path=path))
     readers: dict[str, Callable[[Path, str], SourceRows]] = {
         ".jsonl": read_jsonl,
         ".ndjson": read_jsonl,
@@ -176,7 +181,9 @@ def read_source(path: str | Path, *, locale: str = "en") -> SourceRows:
     return readers.get(suffix, read_csv)(path, locale)
 
 
-def _check_single_encoding(data: bytes, path: Path, first_line: int = 1) -> None:
+def _check_single_encoding(
+    data: bytes, path: Path, first_line: int = 1, locale: str = "en"
+) -> None:
     """Raise if some lines are UTF-8 and others are not, as after pasting into a
     CP932 file: decoding the whole file as CP932 would garble the UTF-8 lines.
     ``first_line`` is the file's line number of the first line of ``data``."""
@@ -192,17 +199,21 @@ def _check_single_encoding(data: bytes, path: Path, first_line: int = 1) -> None
             utf8_line = utf8_line or number
         if utf8_line and other_line:
             raise InputError(
-                f"{path} mixes text encodings: line {utf8_line} is UTF-8 but line "
-                f"{other_line} is not. Save the whole file in one encoding (UTF-8, or "
-                "CP932 from Excel) and import it again."
+                text(
+                    "ingest.mixed_encodings",
+                    locale,
+                    path=path,
+                    utf8_line=utf8_line,
+                    other_line=other_line,
+                )
             )
 
 
-def _decode(path: Path) -> tuple[str, str]:
+def _decode(path: Path, locale: str) -> tuple[str, str]:
     data = path.read_bytes()
-    encoding = detect_encoding(data)
+    encoding = detect_encoding(data, path=path, locale=locale)
     if encoding == "cp932":
-        _check_single_encoding(data, path)
+        _check_single_encoding(data, path, locale=locale)
     logger.info("Reading %s as %s", path, encoding)
     content = data.decode(encoding)
     # UTF-16 without a byte order mark in the file still decodes to one with
@@ -231,15 +242,15 @@ def read_csv(
     line, then lines of one field each such as "Grand Totals (3 records)" or a
     copyright) is skipped and counted in :attr:`SourceRows.footer`.
     """
-    content, encoding = _decode(path)
+    content, encoding = _decode(path, locale)
     if delimiter is None:
         delimiter = _sniff_delimiter(content)
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
     header = next(reader, None)
     if not header or not any(name.strip() for name in header):
-        raise SchemaError(f"{path}: the file has no header row. Add the column names.")
+        raise SchemaError(text("ingest.no_header", locale, path=path))
     columns = [name.strip() for name in header]
-    _check_unique(path, columns)
+    _check_unique(path, columns, locale)
     width = len(columns)
     records: list[tuple[int, list[str]]] = []
     previous_end = reader.line_num
@@ -267,7 +278,7 @@ def read_csv(
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
     frame = frame.replace("", None) if len(frame) else frame
     return SourceRows(
-        path, encoding, columns, frame, np.array(lines), malformed, footer
+        path, encoding, columns, frame, np.array(lines), malformed, footer, locale
     )
 
 
@@ -314,7 +325,7 @@ def _cell_text(value: Any) -> str | None:
 
 def read_jsonl(path: Path, locale: str = "en") -> SourceRows:
     """Read JSON Lines: one object a line; a line that is not an object is rejected."""
-    content, encoding = _decode(path)
+    content, encoding = _decode(path, locale)
     records: list[dict[str, str | None]] = []
     lines: list[int] = []
     malformed: list[MalformedRow] = []
@@ -339,7 +350,9 @@ def read_jsonl(path: Path, locale: str = "en") -> SourceRows:
         lines.append(number)
     frame = pd.DataFrame.from_records(records, columns=list(columns))
     frame = frame.astype(object).where(frame.notna(), None)
-    return SourceRows(path, encoding, list(columns), frame, np.array(lines), malformed)
+    return SourceRows(
+        path, encoding, list(columns), frame, np.array(lines), malformed, 0, locale
+    )
 
 
 def read_json(path: Path, locale: str = "en") -> SourceRows:
@@ -353,7 +366,7 @@ def read_json(path: Path, locale: str = "en") -> SourceRows:
     InputError
         If the array is not valid JSON; the message gives the line.
     """
-    content, encoding = _decode(path)
+    content, encoding = _decode(path, locale)
     if not content.lstrip().startswith("["):
         return read_jsonl(path, locale)
     decoder = json.JSONDecoder()
@@ -373,11 +386,16 @@ def read_json(path: Path, locale: str = "en") -> SourceRows:
         try:
             element, end = decoder.raw_decode(content, position)
         except json.JSONDecodeError as error:
-            raise InputError(
-                f"{path}: invalid JSON at line {error.lineno}, column "
-                f"{error.colno}: {error.msg}. Fix the file or export it again.",
-                [Problem(str(path), error.lineno, None, None, error.msg)],
-            ) from None
+            message = text(
+                "ingest.invalid_json",
+                locale,
+                path=path,
+                line=error.lineno,
+                column=error.colno,
+                error=error.msg,
+            )
+            problem = Problem(str(path), error.lineno, None, None, error.msg)
+            raise InputError(message, [problem]) from None
         if isinstance(element, dict):
             cells = {
                 str(key).strip(): _cell_text(value) for key, value in element.items()
@@ -395,14 +413,16 @@ def read_json(path: Path, locale: str = "en") -> SourceRows:
         if position < len(content) and content[position] == "]":
             break
         where = content.count("\n", 0, position) + 1
+        reason = text("ingest.invalid_json_separator_reason", locale)
         raise InputError(
-            f"{path}: invalid JSON at line {where}: expected ',' or ']' after an "
-            "element. Fix the file or export it again.",
-            [Problem(str(path), where, None, None, "Expected ',' or ']'.")],
+            text("ingest.invalid_json_separator", locale, path=path, line=where),
+            [Problem(str(path), where, None, None, reason)],
         )
     frame = pd.DataFrame.from_records(records, columns=list(columns))
     frame = frame.astype(object).where(frame.notna(), None)
-    return SourceRows(path, encoding, list(columns), frame, np.array(lines), malformed)
+    return SourceRows(
+        path, encoding, list(columns), frame, np.array(lines), malformed, 0, locale
+    )
 
 
 def _skip_space(content: str, position: int) -> int:
@@ -429,8 +449,7 @@ def read_xlsx(path: Path, locale: str = "en") -> SourceRows:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises zipfile, KeyError and others
         raise InputError(
-            f"{path}: not a valid Excel workbook ({error}). Save it again as .xlsx "
-            "in Excel or export it as CSV."
+            text("ingest.invalid_workbook", locale, path=path, error=error)
         ) from None
     try:
         sheet = workbook.worksheets[0]
@@ -442,14 +461,12 @@ def read_xlsx(path: Path, locale: str = "en") -> SourceRows:
                 header = values
                 break
         if header is None:
-            raise SchemaError(
-                f"{path}: the first sheet has no header row. Add the column names."
-            )
+            raise SchemaError(text("ingest.no_header_sheet", locale, path=path))
         names = [_excel_text(value) or "" for value in header]
         while names and not names[-1]:
             names.pop()
         columns = [name.strip() for name in names]
-        _check_unique(path, columns)
+        _check_unique(path, columns, locale)
         width = len(columns)
         records: list[list[str | None]] = []
         lines: list[int] = []
@@ -464,7 +481,7 @@ def read_xlsx(path: Path, locale: str = "en") -> SourceRows:
         workbook.close()
     frame = pd.DataFrame(records, columns=columns, dtype=object)
     frame = frame.astype(object).where(frame.notna(), None)
-    return SourceRows(path, "xlsx", columns, frame, np.array(lines))
+    return SourceRows(path, "xlsx", columns, frame, np.array(lines), locale=locale)
 
 
 def _excel_text(value: Any) -> str | None:
@@ -484,7 +501,7 @@ def _excel_text(value: Any) -> str | None:
 def read_parquet(path: Path, locale: str = "en") -> SourceRows:
     """Read a Parquet file; timestamps become ISO 8601 text, lines are row numbers."""
     table = pq.read_table(path)
-    _check_unique(path, table.column_names)
+    _check_unique(path, table.column_names, locale)
     frame = pd.DataFrame(
         {
             name: [_cell_text(value) for value in _iso_values(table.column(name))]
@@ -493,7 +510,8 @@ def read_parquet(path: Path, locale: str = "en") -> SourceRows:
         dtype=object,
     )
     lines = np.arange(1, table.num_rows + 1)
-    return SourceRows(path, "binary", list(table.column_names), frame, lines)
+    columns = list(table.column_names)
+    return SourceRows(path, "binary", columns, frame, lines, locale=locale)
 
 
 def _iso_values(column: pa.ChunkedArray) -> list[Any]:
@@ -503,16 +521,16 @@ def _iso_values(column: pa.ChunkedArray) -> list[Any]:
     return values
 
 
-def _check_unique(path: Path, columns: list[str]) -> None:
+def _check_unique(path: Path, columns: list[str], locale: str = "en") -> None:
     """Raise SchemaError on a repeated column name; a silent rename would hide
     which of the two columns a mapping means."""
     seen: set[str] = set()
     for name in columns:
         if name in seen:
-            problem = Problem(str(path), 1, name, name, "The column name is repeated.")
+            reason = text("ingest.repeated_column_reason", locale)
+            problem = Problem(str(path), 1, name, name, reason)
             raise SchemaError(
-                f"{path}: the column {name!r} appears twice in the header. "
-                "Rename one of them and import the file again. Nothing was imported.",
+                text("ingest.repeated_column", locale, path=path, column=name),
                 [problem],
             )
         seen.add(name)

@@ -7,14 +7,17 @@ properties and ``properties.asset_id`` the asset. A message's ``messageId`` is i
 idempotency key within the source, so a retried message adds nothing. An event
 whose user is not known yet is stored without a partner: a later ``identify``
 (anonymous id to user id) or ``group`` (user to partner, ``groupId`` being the
-partner id) fills in the user and partner of the earlier events too.
+partner id) fills in the user and partner of the earlier events too. An event sent
+with only an anonymous id that is linked already goes to the linked user. A later
+users import gives the events of its users their partners, see
+:mod:`partnerlift.ingest.pending`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -80,12 +83,20 @@ def import_segment(
         events, f"segment:{source}", ensure=("occurred_at", "action", "user_id")
     )
 
+    anonymous = {
+        event["user_id"]
+        for event in events
+        if event["user_id"].startswith(ANONYMOUS_PREFIX)
+    }
+
     def link(db: Database, result: ImportResult) -> None:
         for index, message, kind in links:
             outcomes[index] = {
                 "index": index,
                 "status": _link(db, message, kind, received_at, workspace),
             }
+        if anonymous:
+            attach_identified(db, anonymous)
 
     result = import_source(
         db,
@@ -95,6 +106,11 @@ def import_segment(
         before_commit=link,
         keep_unknown_users=True,
     )
+    if any(kind == "group" for _, _, kind in links):
+        # A group call can add a user, whose pending xAPI statements become events.
+        from partnerlift.ingest.pending import replay_pending  # imports this module
+
+        replay_pending(db, workspace)
     problems = {problem.line: problem.reason for problem in result.problems}
     for line, index in enumerate(event_index, start=1):
         outcome = {"index": index, "status": result.outcomes.get(line, "rejected")}
@@ -244,6 +260,32 @@ def link_anonymous(
     return int(moved[0][0]) if moved else 0
 
 
+def attach_identified(db: Database, user_ids: Iterable[str] | None = None) -> int:
+    """Move the events of anonymous ids that are linked to a user to that user.
+
+    The moved events get the user's partner. ``user_ids`` limits the move to these
+    stored user ids (``anonymous:`` and the anonymous id), and None moves the events
+    of every linked anonymous id. Returns the number of events moved.
+    """
+    query = (
+        "SELECT DISTINCT i.anonymous_id, i.user_id FROM identities i "
+        "JOIN events e ON e.user_id = ? || i.anonymous_id"
+    )
+    parameters: list[object] = [ANONYMOUS_PREFIX]
+    if user_ids is not None:
+        query += " WHERE e.user_id IN (SELECT unnest(?::VARCHAR[]))"
+        parameters.append(sorted(user_ids))
+    moved = 0
+    for anonymous_id, user_id in db.raw.execute(query, parameters).fetchall():
+        rows = db.raw.execute(
+            "UPDATE events SET user_id = ? WHERE user_id = ?",
+            [user_id, ANONYMOUS_PREFIX + anonymous_id],
+        ).fetchall()
+        moved += int(rows[0][0]) if rows else 0
+        _fill_partners(db, user_id)
+    return moved
+
+
 def link_partner(db: Database, user_id: str, partner_id: str, moment: datetime) -> None:
     """Record that ``user_id`` belongs to ``partner_id`` and give the user's events
     without a partner that partner.
@@ -297,6 +339,7 @@ def message_list(payload: Any) -> list[Any]:
 
 __all__ = [
     "SegmentResult",
+    "attach_identified",
     "import_segment",
     "link_anonymous",
     "link_partner",

@@ -80,9 +80,28 @@ from partnerlift.ingest.tables import (
     to_arrow,
 )
 from partnerlift.settings import Workspace
+from partnerlift.settings.messages import register
 from partnerlift.store import Database
 
 logger = logging.getLogger(__name__)
+
+register(
+    {
+        "ingest.invalid_chunk_rows": {
+            "en": "Invalid chunk size {value!r}. Use 1 or more rows.",
+            "ja": "チャンクの行数 {value!r} は無効です。1 以上を指定してください。",
+        },
+        "ingest.late_bytes_other_encoding": {
+            "en": "{path}: the bytes near position {position} are not valid "
+            "{encoding}, the encoding of the start of the file. Save the whole file "
+            "in one encoding (UTF-8, or CP932 from Excel) and import it again.",
+            "ja": "{path}: 位置 {position} 付近のバイトが、ファイル先頭の文字コード "
+            "{encoding} として正しくありません。ファイル全体を一つの文字コード "
+            "(UTF-8、または Excel の CP932) で保存し、もう一度インポートして"
+            "ください。",
+        },
+    }
+)
 
 # Files of a streamable format larger than this are read in chunks.
 STREAM_THRESHOLD = 32 * 1024 * 1024
@@ -178,10 +197,14 @@ def import_streamed(
     """
     _check_table(table)
     if chunk_rows < 1:
-        raise InputError(f"Invalid chunk size {chunk_rows!r}. Use 1 or more rows.")
+        raise InputError(
+            text("ingest.invalid_chunk_rows", workspace.locale, value=chunk_rows)
+        )
     path = Path(path)
     if not path.is_file():
-        raise NotFoundError(f"File not found: {str(path)!r}. Check the path.")
+        raise NotFoundError(
+            text("ingest.file_not_found", workspace.locale, path=str(path))
+        )
     started = datetime.now(UTC).replace(tzinfo=None)
     batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     result = ImportResult(batch_id, table, str(path), "", 0, 0, 0, 0, 0)
@@ -443,8 +466,11 @@ def iter_chunks(
 class _TextStream:
     """Decode a file block by block in one encoding, detected from its start."""
 
-    def __init__(self, path: Path, progress: Progress | None) -> None:
+    def __init__(
+        self, path: Path, progress: Progress | None, locale: str = "en"
+    ) -> None:
         self.path = path
+        self.locale = locale
         self.size = path.stat().st_size
         self.progress = progress
         self.handle: BinaryIO = path.open("rb")
@@ -453,7 +479,7 @@ class _TextStream:
         if len(sample) == _SAMPLE_BYTES and b"\n" in sample:
             # Cut at a line break so that no character is cut in half.
             sample = sample[: sample.rindex(b"\n") + 1]
-        self.encoding = detect_encoding(sample)
+        self.encoding = detect_encoding(sample, path=path, locale=locale)
         logger.info("Reading %s as %s in chunks", path, self.encoding)
         self.decoder = codecs.getincrementaldecoder(self.encoding)()
         self.bytes_read = 0
@@ -473,12 +499,15 @@ class _TextStream:
                 try:
                     piece = self.decoder.decode(data, final=final)
                 except UnicodeDecodeError as error:
+                    position = self.bytes_read - len(data) + error.start
                     raise InputError(
-                        f"{self.path}: the bytes near position "
-                        f"{self.bytes_read - len(data) + error.start} are not valid "
-                        f"{self.encoding}, the encoding of the start of the file. "
-                        "Save the whole file in one encoding (UTF-8, or CP932 from "
-                        "Excel) and import it again."
+                        text(
+                            "ingest.late_bytes_other_encoding",
+                            self.locale,
+                            path=self.path,
+                            position=position,
+                            encoding=self.encoding,
+                        )
                     ) from None
                 if not self.started and piece:
                     piece = piece.removeprefix("\ufeff")
@@ -495,7 +524,7 @@ class _TextStream:
         cut = len(data) if final else data.rfind(b"\n") + 1
         whole, self.partial = data[:cut], data[cut:]
         if whole:
-            _check_single_encoding(whole, self.path, self.first_line)
+            _check_single_encoding(whole, self.path, self.first_line, self.locale)
             self.first_line += whole.count(b"\n")
 
     def report(self) -> None:
@@ -524,59 +553,63 @@ def _csv_chunks(
     progress: Progress | None,
     delimiter: str | None,
 ) -> Iterator[SourceRows]:
-    stream = _TextStream(path, progress)
+    stream = _TextStream(path, progress, locale)
     blocks = stream.blocks()
-    head = ""
-    for block in blocks:
-        head += block
-        if "\n" in head or "\r" in head:
-            break
-    if delimiter is None:
-        delimiter = _sniff_delimiter(head)
+    try:
+        head = ""
+        for block in blocks:
+            head += block
+            if "\n" in head or "\r" in head:
+                break
+        if delimiter is None:
+            delimiter = _sniff_delimiter(head)
 
-    def text_blocks() -> Iterator[str]:
-        if head:
-            yield head
-        yield from blocks
+        def text_blocks() -> Iterator[str]:
+            if head:
+                yield head
+            yield from blocks
 
-    reader = csv.reader(_csv_lines(text_blocks()), delimiter=delimiter)
-    header = next(reader, None)
-    if not header or not any(name.strip() for name in header):
-        raise SchemaError(f"{path}: the file has no header row. Add the column names.")
-    columns = [name.strip() for name in header]
-    _check_unique(path, columns)
-    width = len(columns)
-    records: list[tuple[int, list[str]]] = []
-    previous_end = reader.line_num
-    emitted = False
-    for record in reader:
-        records.append((previous_end + 1, record))
+        reader = csv.reader(_csv_lines(text_blocks()), delimiter=delimiter)
+        header = next(reader, None)
+        if not header or not any(name.strip() for name in header):
+            raise SchemaError(text("ingest.no_header", locale, path=path))
+        columns = [name.strip() for name in header]
+        _check_unique(path, columns, locale)
+        width = len(columns)
+        records: list[tuple[int, list[str]]] = []
         previous_end = reader.line_num
-        if len(records) < chunk_rows:
-            continue
-        # Rows of one field at the end may begin a footer: keep them for later.
-        cut = len(records)
-        if width >= 2:
-            while cut > 0 and len(records[cut - 1][1]) <= 1:
-                cut -= 1
-        if cut == 0:
-            continue
-        yield _csv_rows(path, stream.encoding, columns, records[:cut], 0, locale)
-        emitted = True
+        emitted = False
+        for record in reader:
+            records.append((previous_end + 1, record))
+            previous_end = reader.line_num
+            if len(records) < chunk_rows:
+                continue
+            # Rows of one field at the end may begin a footer: keep them for later.
+            cut = len(records)
+            if width >= 2:
+                while cut > 0 and len(records[cut - 1][1]) <= 1:
+                    cut -= 1
+            if cut == 0:
+                continue
+            yield _csv_rows(path, stream.encoding, columns, records[:cut], 0, locale)
+            emitted = True
+            stream.report()
+            records = records[cut:]
+        footer_start = _footer_start(records, width)
+        footer = sum(1 for _, record in records[footer_start:] if not _is_blank(record))
+        if footer:
+            logger.info("Skipped %d footer lines at the end of %s", footer, path)
+        if records[:footer_start] or not emitted:
+            chunk = _csv_rows(
+                path, stream.encoding, columns, records[:footer_start], footer, locale
+            )
+        else:
+            chunk = _csv_rows(path, stream.encoding, columns, [], footer, locale)
         stream.report()
-        records = records[cut:]
-    footer_start = _footer_start(records, width)
-    footer = sum(1 for _, record in records[footer_start:] if not _is_blank(record))
-    if footer:
-        logger.info("Skipped %d footer lines at the end of %s", footer, path)
-    if records[:footer_start] or not emitted:
-        chunk = _csv_rows(
-            path, stream.encoding, columns, records[:footer_start], footer, locale
-        )
-    else:
-        chunk = _csv_rows(path, stream.encoding, columns, [], footer, locale)
-    stream.report()
-    yield chunk
+        yield chunk
+    finally:
+        # Closes the file also when the header is rejected.
+        blocks.close()
 
 
 def _csv_rows(
@@ -606,7 +639,7 @@ def _csv_rows(
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
     frame = frame.replace("", None) if len(frame) else frame
     return SourceRows(
-        path, encoding, columns, frame, np.array(lines), malformed, footer
+        path, encoding, columns, frame, np.array(lines), malformed, footer, locale
     )
 
 
@@ -622,10 +655,10 @@ def _jsonl_lines(blocks: Iterator[str]) -> Iterator[str]:
         yield from pending.splitlines(keepends=True)
 
 
-def _jsonl_columns(path: Path) -> tuple[list[str], str]:
+def _jsonl_columns(path: Path, locale: str = "en") -> tuple[list[str], str]:
     """Return the keys of all objects in the file in order of first appearance,
     which a first pass finds, so every chunk has the columns of the whole file."""
-    stream = _TextStream(path, None)
+    stream = _TextStream(path, None, locale)
     columns: dict[str, None] = {}
     for line in _jsonl_lines(stream.blocks()):
         try:
@@ -640,8 +673,8 @@ def _jsonl_columns(path: Path) -> tuple[list[str], str]:
 def _jsonl_chunks(
     path: Path, locale: str, chunk_rows: int, progress: Progress | None
 ) -> Iterator[SourceRows]:
-    columns, _ = _jsonl_columns(path)
-    stream = _TextStream(path, progress)
+    columns, _ = _jsonl_columns(path, locale)
+    stream = _TextStream(path, progress, locale)
     records: list[dict[str, str | None]] = []
     lines: list[int] = []
     malformed: list[MalformedRow] = []
@@ -650,7 +683,7 @@ def _jsonl_chunks(
         frame = pd.DataFrame.from_records(records, columns=columns)
         frame = frame.astype(object).where(frame.notna(), None)
         return SourceRows(
-            path, stream.encoding, columns, frame, np.array(lines), malformed
+            path, stream.encoding, columns, frame, np.array(lines), malformed, 0, locale
         )
 
     for number, raw_line in enumerate(_jsonl_lines(stream.blocks()), start=1):

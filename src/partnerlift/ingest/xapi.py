@@ -7,6 +7,10 @@ among the users by ``mbox`` (the users' email), ``mbox_sha1sum`` (the SHA-1 of
 ``mailto:`` and the email) or ``account`` (the account name as user id). A voiding
 statement (xAPI 1.0.3, section 2.3.2) is stored but is no event: it marks the
 statement it names as voided and removes that statement's event.
+
+A statement whose actor is no user yet is stored and kept pending, with no event;
+:mod:`partnerlift.ingest.pending` turns it into its event once the users are
+imported.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from partnerlift.errors import InputError, NotFoundError, Problem
-from partnerlift.ingest.importer import ImportResult, import_source
+from partnerlift.ingest.importer import ImportResult, import_source, prepare_rows
 from partnerlift.ingest.mapping import Mapping, MappingFile
 from partnerlift.ingest.messages import text
 from partnerlift.ingest.readers import MalformedRow, SourceRows, detect_encoding
@@ -174,10 +178,11 @@ def import_xapi(
     """Import a file of xAPI statements (a JSON array, one object or JSON Lines).
 
     Each statement becomes an event (see the module's description); invalid
-    statements are rejected with their line and reason. Voiding statements, and
-    statements voided by an earlier batch, count as filtered, because they are
-    stored but are no events. ``voided`` in the result counts the events that
-    voiding removed.
+    statements are rejected with their line and reason. Voiding statements,
+    statements voided by an earlier batch and statements whose actor is no user
+    yet count as filtered, because they are stored but are no events. The last
+    become events when a users import adds their actors. ``voided`` in the
+    result counts the events that voiding removed.
 
     Raises
     ------
@@ -209,7 +214,7 @@ def import_statements(
     """
     locale = workspace.locale
     stored_at = stored_at or datetime.now(UTC).replace(tzinfo=None)
-    emails = _user_emails(db)
+    emails = user_emails(db)
     statements: list[Statement] = []
     lines: list[int] = []
     malformed: list[MalformedRow] = []
@@ -224,13 +229,8 @@ def import_statements(
         lines.append(line)
     for statement in _already_voided(db, statements):
         statement.cells["kind"] = "voided"
-    frame = pd.DataFrame(
-        [statement.cells for statement in statements], columns=_COLUMNS, dtype=object
-    )
-    rows = SourceRows(
-        Path(file), encoding, list(_COLUMNS), frame, np.array(lines), malformed
-    )
-    rules = Mapping(MappingFile(filter={"kind": ["event"]}, properties=_PROPERTIES))
+    _mark_pending(db, workspace, statements)
+    rows = statement_rows(statements, file, lines, malformed, encoding=encoding)
     voided = 0
 
     def store(db: Database, result: ImportResult) -> None:
@@ -238,10 +238,86 @@ def import_statements(
         voided = _store_statements(db, statements, result.batch_id, stored_at)
 
     result = import_source(
-        db, workspace, "events", rows, rules=rules, before_commit=store
+        db, workspace, "events", rows, rules=statement_rules(), before_commit=store
     )
     result.voided = voided
     return result
+
+
+def statement_rows(
+    statements: list[Statement],
+    file: str,
+    lines: list[int],
+    malformed: list[MalformedRow] | None = None,
+    *,
+    encoding: str = "json",
+) -> SourceRows:
+    """Return the event cells of ``statements`` as rows for the events import;
+    ``lines[i]`` is the source line of ``statements[i]``."""
+    frame = pd.DataFrame(
+        [statement.cells for statement in statements], columns=_COLUMNS, dtype=object
+    )
+    return SourceRows(
+        Path(file), encoding, list(_COLUMNS), frame, np.array(lines), malformed or []
+    )
+
+
+def statement_rules() -> Mapping:
+    """Return the mapping of statement rows: only ``kind`` event rows become events,
+    and the xAPI fields beyond the event's columns become its properties."""
+    return Mapping(MappingFile(filter={"kind": ["event"]}, properties=_PROPERTIES))
+
+
+def known_users(db: Database) -> set[str]:
+    """Return the ids of the users in the users table."""
+    rows = db.raw.execute("SELECT DISTINCT user_id FROM users").fetchall()
+    return {user_id for (user_id,) in rows}
+
+
+def convertible(
+    statements: list[Statement], workspace: Workspace
+) -> tuple[np.ndarray, pd.Series]:
+    """Convert the event cells of ``statements`` as the events import does.
+
+    Returns
+    -------
+    (valid, occurred_at)
+        Whether each statement's cells convert (its timestamp parses, and so on),
+        and its time as a naive UTC timestamp (NaT where it does not convert).
+    """
+    rows = statement_rows(statements, "xapi", list(range(1, len(statements) + 1)))
+    prepared = prepare_rows("events", rows, statement_rules(), workspace)
+    occurred = pd.Series(pd.NaT, index=range(len(statements)), dtype="datetime64[us]")
+    kept_rows = np.flatnonzero(prepared.kept)
+    valid = np.zeros(len(statements), dtype=bool)
+    valid[kept_rows] = ~prepared.rejections.mask
+    occurred.iloc[kept_rows] = prepared.typed.columns["occurred_at"].to_numpy()
+    occurred[~valid] = pd.NaT
+    return valid, occurred
+
+
+def _mark_pending(
+    db: Database, workspace: Workspace, statements: list[Statement]
+) -> None:
+    """Mark the statements whose actor is no user yet as ``pending``, so that they
+    are stored with no event and are not rejected.
+
+    A statement whose cells are invalid for another reason, such as its timestamp,
+    stays an event row, so that the import rejects it with that reason.
+    """
+    users = known_users(db)
+    unknown = [
+        statement
+        for statement in statements
+        if statement.cells["kind"] == "event"
+        and statement.cells["user_id"] not in users
+    ]
+    if not unknown:
+        return
+    valid, _ = convertible(unknown, workspace)
+    for statement, ok in zip(unknown, valid, strict=True):
+        if ok:
+            statement.cells["kind"] = "pending"
 
 
 def _already_voided(db: Database, statements: list[Statement]) -> list[Statement]:
@@ -339,33 +415,55 @@ def actor_user_id(actor: dict[str, Any], emails: dict[str, str]) -> str:
     """Return the user id of an xAPI actor (an Agent or an identified Group).
 
     ``emails`` maps lower-case emails and ``sha1:`` hashes of ``mailto:`` IRIs
-    to the user ids that carry them.
+    to the user ids that carry them. An actor that matches no email gets its
+    email, ``sha1:`` and the hash, its account name or its openid as user id.
 
     Raises
     ------
     StatementError
         If the actor has no inverse functional identifier (an anonymous group).
     """
+    kind, value = actor_identifier(actor)
+    if kind == "mbox":
+        return emails.get(value, value)
+    if kind == "mbox_sha1sum":
+        return emails.get(f"sha1:{value}", f"sha1:{value}")
+    return value
+
+
+def actor_identifier(actor: dict[str, Any]) -> tuple[str, str]:
+    """Return the inverse functional identifier of an xAPI actor as (kind, value).
+
+    ``kind`` is ``mbox`` (the value is the lower-case email), ``mbox_sha1sum``
+    (the lower-case hash), ``account`` (the account name) or ``openid``, checked
+    in that order.
+
+    Raises
+    ------
+    StatementError
+        If the actor has none of them (an anonymous group).
+    """
     mbox = actor.get("mbox")
     if isinstance(mbox, str) and mbox:
-        address = mbox.removeprefix("mailto:").strip().lower()
-        return emails.get(address, address)
+        return "mbox", mbox.removeprefix("mailto:").strip().lower()
     digest = actor.get("mbox_sha1sum")
     if isinstance(digest, str) and digest:
-        return emails.get(f"sha1:{digest.lower()}", f"sha1:{digest.lower()}")
+        return "mbox_sha1sum", digest.lower()
     account = actor.get("account")
     if isinstance(account, dict) and account.get("name"):
-        return str(account["name"])
+        return "account", str(account["name"])
     openid = actor.get("openid")
     if isinstance(openid, str) and openid:
-        return openid
+        return "openid", openid
     raise StatementError(
         "the actor has no mbox, mbox_sha1sum, account or openid, so it cannot be "
         "matched to a user"
     )
 
 
-def _user_emails(db: Database) -> dict[str, str]:
+def user_emails(db: Database) -> dict[str, str]:
+    """Return the users' lower-case emails and the ``sha1:`` hashes of their
+    ``mailto:`` IRIs, each mapped to the user id that carries it."""
     frame = db.query(
         "SELECT DISTINCT user_id, email FROM users WHERE email IS NOT NULL"
     )
@@ -418,6 +516,7 @@ def _store_statements(
                 "verb": [statement.verb for statement in statements],
                 "actor": [statement.actor for statement in statements],
                 "voids": [statement.voids for statement in statements],
+                "source": [statement.cells["source"] for statement in statements],
                 "statement": [
                     json.dumps(statement.raw, ensure_ascii=False)
                     for statement in statements
@@ -430,10 +529,10 @@ def _store_statements(
                 """
                 INSERT INTO xapi_statements
                     (statement_id, event_id, verb, actor, voids, voided, stored_at,
-                     statement, batch_id)
+                     statement, batch_id, source)
                 SELECT statement_id, any_value(event_id), any_value(verb),
                        any_value(actor), any_value(voids), false, ?,
-                       any_value(statement), ?
+                       any_value(statement), ?, any_value(source)
                 FROM _incoming_statements i
                 WHERE NOT EXISTS (
                     SELECT 1 FROM xapi_statements s

@@ -13,26 +13,27 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from partnerlift.errors import ConfigError
+from partnerlift.settings import setting_messages  # noqa: F401 (registers the texts)
+from partnerlift.settings.messages import text
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def get_zone(name: str, *, source: str | None = None) -> ZoneInfo:
+def get_zone(name: str, *, source: str | None = None, locale: str = "en") -> ZoneInfo:
     """Return the IANA time zone ``name``.
 
     Raises
     ------
     ConfigError
-        If the zone is unknown; the message names ``source`` where given.
+        If the zone is unknown. The message names ``source`` where given and is
+        in ``locale``.
     """
     try:
         return ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
         where = f"{source}: " if source else ""
-        raise ConfigError(
-            f"{where}unknown time zone {name!r}. Use an IANA name such as "
-            "'Asia/Tokyo', 'UTC' or 'Europe/Berlin'."
-        ) from None
+        message = text("settings.unknown_zone", locale, where=where, name=name)
+        raise ConfigError(message) from None
 
 
 def parse_instant(text: str, zone: ZoneInfo) -> datetime:
@@ -72,17 +73,17 @@ def end_of_day_utc(day: date, zone: ZoneInfo) -> datetime:
     return local_midnight_utc(day + timedelta(days=1), zone)
 
 
-def parse_date(text: str, *, source: str = "date") -> date:
+def parse_date(value: str, *, source: str = "date", locale: str = "en") -> date:
     """Parse ``YYYY-MM-DD``.
 
     Raises
     ------
     ConfigError
-        If ``text`` is not a date.
+        If ``value`` is not a date. The message names ``source`` and is in
+        ``locale``.
     """
     try:
-        return date.fromisoformat(str(text).strip())
+        return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ConfigError(
-            f"Invalid {source} {text!r}: expected a date such as '2024-04-01'."
-        ) from None
+        message = text("settings.invalid_date", locale, source=source, value=value)
+        raise ConfigError(message) from None

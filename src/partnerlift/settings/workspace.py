@@ -11,6 +11,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from partnerlift.errors import ConfigError, NotFoundError
+from partnerlift.settings import setting_messages  # noqa: F401 (registers the texts)
+from partnerlift.settings.messages import text
 from partnerlift.settings.times import get_zone
 
 SETTINGS_FILE = "partnerlift.toml"
@@ -52,7 +54,9 @@ class Workspace:
     @property
     def zone(self) -> ZoneInfo:
         """The workspace's time zone."""
-        return get_zone(self.settings.timezone, source=str(self.settings_path))
+        return get_zone(
+            self.settings.timezone, source=str(self.settings_path), locale=self.locale
+        )
 
     @property
     def locale(self) -> str:
@@ -68,6 +72,16 @@ class Workspace:
     def database_path(self) -> Path:
         """The path of the workspace's database file."""
         return self.resolve(self.settings.database)
+
+    @property
+    def keys_path(self) -> Path:
+        """The path of the SQLite file with the API keys, beside the database file.
+
+        The keys live outside DuckDB, which lets only one process open its file,
+        so that keys can be created and revoked while ``partnerlift serve`` runs.
+        """
+        database = self.database_path
+        return database.with_name(f"{database.stem}.keys.sqlite3")
 
     @property
     def score_model_path(self) -> Path:
@@ -89,23 +103,40 @@ class Workspace:
         self.settings_path.write_text(self.settings.to_toml(), encoding="utf-8")
 
 
-def _validate(settings: Settings, source: str) -> None:
-    get_zone(settings.timezone, source=f"{source}, field 'timezone'")
+def _validate(settings: Settings, source: str, locale: str = "en") -> None:
+    """Raise ConfigError, in ``locale``, on the first invalid setting."""
+    where = text("settings.field_of", locale, source=source, field="timezone")
+    get_zone(settings.timezone, source=where, locale=locale)
     if settings.locale not in LOCALES:
         raise ConfigError(
-            f"{source}, field 'locale': unknown locale {settings.locale!r}. "
-            "Use 'ja' or 'en'."
+            text(
+                "settings.unknown_locale", locale, source=source, value=settings.locale
+            )
         )
     if not re.fullmatch(r"[A-Z]{3}", settings.currency):
         raise ConfigError(
-            f"{source}, field 'currency': invalid currency {settings.currency!r}. "
-            "Use an ISO 4217 code such as 'JPY', 'USD' or 'EUR'."
+            text(
+                "settings.invalid_currency",
+                locale,
+                source=source,
+                value=settings.currency,
+            )
         )
     if settings.engine not in ENGINES:
         raise ConfigError(
-            f"{source}, field 'engine': unknown engine {settings.engine!r}. "
-            f"Use one of: {', '.join(ENGINES)}."
+            text(
+                "settings.unknown_engine",
+                locale,
+                source=source,
+                value=settings.engine,
+                engines=", ".join(ENGINES),
+            )
         )
+
+
+def _message_locale(locale: str | None) -> str:
+    """Return ``locale`` if it is a known language of messages, else ``en``."""
+    return locale if locale in LOCALES else "en"
 
 
 def create_workspace(
@@ -123,25 +154,33 @@ def create_workspace(
     Raises
     ------
     ConfigError
-        If the time zone or locale is unknown.
+        If the time zone or locale is unknown. The message is in ``locale`` when it
+        is known, else in the locale of the existing workspace, else in English.
     """
     root = Path(root)
+    message_locale = _message_locale(locale)
     if (root / SETTINGS_FILE).exists():
-        workspace = open_workspace(root)
+        workspace = open_workspace(root, locale=message_locale)
+        if locale is None:
+            message_locale = workspace.locale
     else:
         workspace = Workspace(root, Settings())
     settings = workspace.settings
     settings.timezone = timezone or settings.timezone
     settings.locale = locale or settings.locale  # type: ignore[assignment]
     settings.currency = currency or settings.currency
-    _validate(settings, "command-line options")
+    source = text("settings.command_line", message_locale)
+    _validate(settings, source, message_locale)
     root.mkdir(parents=True, exist_ok=True)
     workspace.save()
     return workspace
 
 
-def open_workspace(root: str | Path | None = None) -> Workspace:
+def open_workspace(root: str | Path | None = None, *, locale: str = "en") -> Workspace:
     """Open the workspace at ``root``, ``$PARTNERLIFT_WORKSPACE`` or the current folder.
+
+    ``locale`` is the language of the errors raised before the settings are read;
+    later errors are in the workspace's own locale when that one is valid.
 
     Raises
     ------
@@ -154,21 +193,33 @@ def open_workspace(root: str | Path | None = None) -> Workspace:
     path = root / SETTINGS_FILE
     if not path.exists():
         raise NotFoundError(
-            f"No workspace at {str(root)!r}: {SETTINGS_FILE} not found. "
-            f"Run 'partnerlift init {root}' first, or pass --workspace."
+            text(
+                "settings.no_workspace",
+                locale,
+                root=str(root),
+                settings_file=SETTINGS_FILE,
+            )
         )
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}.") from None
+        raise ConfigError(
+            text("settings.invalid_toml", locale, path=path, error=error)
+        ) from None
     section = raw.get("workspace", {})
+    locale = _message_locale(str(section.get("locale", locale)))
     known = {item.name for item in fields(Settings)}
     unknown = sorted(set(section) - known)
     if unknown:
         raise ConfigError(
-            f"{path}: unknown setting {unknown[0]!r}. Known settings: "
-            f"{', '.join(sorted(known))}."
+            text(
+                "settings.unknown_setting",
+                locale,
+                path=path,
+                name=unknown[0],
+                known=", ".join(sorted(known)),
+            )
         )
     settings = Settings(**{key: str(value) for key, value in section.items()})
-    _validate(settings, str(path))
+    _validate(settings, str(path), locale)
     return Workspace(root, settings)

@@ -10,6 +10,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from partnerlift.errors import ConfigError, Problem
+from partnerlift.settings import setting_messages  # noqa: F401 (registers the texts)
+from partnerlift.settings.messages import CATALOGUE, text
 
 Location = tuple[str | int, ...]
 
@@ -54,32 +56,41 @@ def _record_lines(node: yaml.Node, location: Location, lines: dict[Location, int
             _record_lines(item, (*location, index), lines)
 
 
-def load_yaml(path: str | Path) -> YamlDocument:
+def load_yaml(path: str | Path, *, locale: str = "en") -> YamlDocument:
     """Parse a YAML file and record where each key sits.
 
     Raises
     ------
     ConfigError
-        If the file is missing or is not valid YAML; the error names the line.
+        If the file is missing or is not valid YAML. The error names the line and
+        is in ``locale``.
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        content = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ConfigError(f"File not found: {str(path)!r}.") from None
-    except UnicodeDecodeError as error:
         raise ConfigError(
-            f"{path} is not UTF-8 text: {error.reason} at byte {error.start}. "
-            "Save the file as UTF-8."
+            text("settings.file_not_found", locale, path=str(path))
         ) from None
+    except UnicodeDecodeError as error:
+        message = text(
+            "settings.not_utf8",
+            locale,
+            path=path,
+            reason=error.reason,
+            byte=error.start,
+        )
+        raise ConfigError(message) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(content, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(content)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        problem = Problem(str(path), line, None, None, f"invalid YAML: {error}")
-        raise ConfigError(f"{path} is not valid YAML.", [problem]) from None
+        reason = text("settings.invalid_yaml_reason", locale, error=error)
+        problem = Problem(str(path), line, None, None, reason)
+        message = text("settings.invalid_yaml", locale, path=path)
+        raise ConfigError(message, [problem]) from None
     lines: dict[Location, int] = {}
     if node is not None:
         _record_lines(node, (), lines)
@@ -108,9 +119,17 @@ def _without_losing_union_branches(errors: list[Any]) -> list[Any]:
 
 
 def validation_problems(
-    document: YamlDocument, error: ValidationError, prefix: Location = ()
+    document: YamlDocument,
+    error: ValidationError,
+    prefix: Location = (),
+    *,
+    locale: str = "en",
 ) -> list[Problem]:
-    """Turn a pydantic validation error into problems with file, line and value."""
+    """Turn a pydantic validation error into problems with file, line and value.
+
+    The reasons that partnerlift writes are in ``locale``; those of pydantic stay
+    in English, as pydantic has no Japanese messages.
+    """
     problems = []
     for item in _without_losing_union_branches(error.errors()):
         location = tuple(
@@ -122,7 +141,7 @@ def validation_problems(
         if item["type"] == "missing":
             value = None
         elif item["type"] == "extra_forbidden":
-            reason = f"unknown key {str(location[-1])!r}"
+            reason = text("settings.unknown_key", locale, key=str(location[-1]))
             problems.append(
                 Problem(
                     str(document.path), document.line_of(full), field_name, None, reason
@@ -135,7 +154,7 @@ def validation_problems(
         if item["type"] == "string_type" and item.get("input") is None:
             # `{en: Product document, 3+ pages viewed}` is a flow mapping with a key
             # "3+ pages viewed" and no value: YAML splits unquoted text at commas.
-            reason += ". The value is empty; in YAML, quote text that has a comma"
+            reason += text("settings.empty_value_hint", locale)
         problems.append(
             Problem(
                 str(document.path), document.line_of(full), field_name, value, reason
@@ -145,17 +164,29 @@ def validation_problems(
 
 
 def parse_model(
-    document: YamlDocument, model: type[BaseModel], what: str, data: Any = None
+    document: YamlDocument,
+    model: type[BaseModel],
+    what: str,
+    data: Any = None,
+    *,
+    locale: str = "en",
 ) -> Any:
     """Validate ``document`` (or ``data`` taken from it) against a pydantic model.
+
+    ``what`` names the kind of file in English, such as ``"score model"``; the
+    message uses its translation when the catalogue has ``settings.what.<what>``.
 
     Raises
     ------
     ConfigError
-        With one problem per invalid key, each naming the file and line.
+        With one problem per invalid key, each naming the file and line. The
+        message is in ``locale``.
     """
     try:
         return model.model_validate(document.data if data is None else data)
     except ValidationError as error:
-        problems = validation_problems(document, error)
-        raise ConfigError(f"Invalid {what} in {document.path}.", problems) from None
+        problems = validation_problems(document, error, locale=locale)
+        what_id = f"settings.what.{what}"
+        kind = text(what_id, locale) if what_id in CATALOGUE else what
+        message = text("settings.invalid_file", locale, what=kind, path=document.path)
+        raise ConfigError(message, problems) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,32 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
+from partnerlift.errors import DatabaseInUseError
+from partnerlift.settings.messages import register, text
 from partnerlift.store.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 
 logger = logging.getLogger(__name__)
+
+register(
+    {
+        "store.database_in_use": {
+            "en": "The workspace database {path!r} is in use by another process"
+            "{holder}. 'partnerlift serve' keeps the database open while it runs. "
+            "Stop the server and run the command again, or send the data through "
+            "the HTTP API instead.",
+            "ja": "ワークスペースのデータベース {path!r} は別のプロセス{holder}が"
+            "使用中です。'partnerlift serve' は実行中ずっとデータベースを開いています。"
+            "サーバーを停止してからコマンドをもう一度実行するか、"
+            "データを HTTP API で送ってください。",
+        },
+        "store.database_holder": {"en": " (PID {pid})", "ja": "(PID {pid})"},
+    }
+)
+
+# DuckDB 2.0 reports a file locked by another process as an IOException reading
+# 'Could not set lock on file "PATH": Conflicting lock is held in PROGRAM (PID N)'.
+_LOCK_MESSAGE = re.compile(r"could not set lock|conflicting lock", re.IGNORECASE)
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
 
 
 class Database:
@@ -27,12 +51,22 @@ class Database:
     zone
         The workspace's time zone. Where the stored local times were computed for
         another zone, they are recomputed on opening.
+    locale
+        The language (``en`` or ``ja``) of the error raised when another process
+        has the file open. The default is English.
+
+    Raises
+    ------
+    DatabaseInUseError
+        If another process, such as ``partnerlift serve``, has the file open.
     """
 
-    def __init__(self, path: str | Path, *, zone: str | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, zone: str | None = None, locale: str = "en"
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.ibis = ibis.duckdb.connect(str(self.path))
+        self.ibis = _connect(self.path, locale)
         self.migrate()
         if zone is not None:
             self.ensure_zone(zone)
@@ -55,9 +89,18 @@ class Database:
             self.raw.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
             return
         for version in range(current, SCHEMA_VERSION):
-            for statement in MIGRATIONS.get(version, []):
-                self.raw.execute(statement)
-            self.raw.execute("INSERT INTO schema_version VALUES (?)", [version + 1])
+            # One transaction for each step, so a failed step can be run again.
+            self.raw.execute("BEGIN TRANSACTION")
+            try:
+                for statement in MIGRATIONS.get(version, []):
+                    self.raw.execute(statement)
+                self.raw.execute(
+                    "INSERT INTO schema_version VALUES (?)", [version + 1]
+                )
+                self.raw.execute("COMMIT")
+            except BaseException:
+                self.raw.execute("ROLLBACK")
+                raise
             logger.info("Migrated %s to schema version %d", self.path, version + 1)
 
     def ensure_zone(self, zone: str) -> bool:
@@ -134,3 +177,24 @@ class Database:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _connect(path: Path, locale: str) -> Any:
+    """Connect Ibis to the DuckDB file ``path``.
+
+    Raises
+    ------
+    DatabaseInUseError
+        If another process has locked the file.
+    """
+    try:
+        return ibis.duckdb.connect(str(path))
+    except duckdb.IOException as error:
+        if not _LOCK_MESSAGE.search(str(error)):
+            raise
+        found = _LOCK_HOLDER.search(str(error))
+        pid = int(found.group(1)) if found else None
+        holder = text("store.database_holder", locale, pid=pid) if found else ""
+        message = text("store.database_in_use", locale, path=str(path), holder=holder)
+        logger.info("Database %s is locked: %s", path, error)
+        raise DatabaseInUseError(message, str(path), pid) from error

@@ -6,7 +6,7 @@ buckets are taken from, ``*_local`` holds the wall-clock time in the workspace's
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 
 TABLES: dict[str, str] = {
     "import_batches": """
@@ -67,9 +67,11 @@ TABLES: dict[str, str] = {
             duration_s DOUBLE,
             batch_id VARCHAR
         )""",
+    # No primary key: the importers find repeated event ids themselves, and
+    # DuckDB keeps a key's index in memory, about 70 bytes for each event.
     "events": """
         CREATE TABLE IF NOT EXISTS events (
-            event_id VARCHAR PRIMARY KEY,
+            event_id VARCHAR NOT NULL,
             occurred_at TIMESTAMP NOT NULL,
             occurred_local TIMESTAMP NOT NULL,
             partner_id VARCHAR,
@@ -157,7 +159,8 @@ TABLES: dict[str, str] = {
             voided BOOLEAN NOT NULL DEFAULT false,
             stored_at TIMESTAMP NOT NULL,
             statement VARCHAR NOT NULL,
-            batch_id VARCHAR
+            batch_id VARCHAR,
+            source VARCHAR
         )""",
     # Anonymous ids that a tracking library sent before the user identified.
     "identities": """
@@ -189,6 +192,16 @@ MIGRATIONS: dict[int, list[str]] = {
     # with another body is rejected rather than answered with the first response.
     4: [
         "ALTER TABLE ingest_requests ADD COLUMN IF NOT EXISTS request_hash VARCHAR",
+    ],
+    # The source recorded on a statement's event, so that a statement kept until
+    # its actor is a known user becomes the event it would have been on arrival.
+    5: ["ALTER TABLE xapi_statements ADD COLUMN IF NOT EXISTS source VARCHAR"],
+    # The events table loses its primary key (DuckDB cannot drop one in place).
+    6: [
+        TABLES["events"].replace("EXISTS events (", "EXISTS events_version_7 ("),
+        "INSERT INTO events_version_7 BY NAME SELECT * FROM events",
+        "DROP TABLE events",
+        "ALTER TABLE events_version_7 RENAME TO events",
     ],
 }
 

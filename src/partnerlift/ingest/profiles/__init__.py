@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 
 from partnerlift.errors import NotFoundError
+from partnerlift.ingest import file_messages  # noqa: F401 (registers the texts)
+from partnerlift.settings.messages import text
 
 
 @dataclass(frozen=True)
@@ -49,14 +51,15 @@ def register_profile(name: str, path: str | Path) -> Profile:
     return profile
 
 
-def resolve_mapping_path(name_or_path: str | Path) -> Path:
+def resolve_mapping_path(name_or_path: str | Path, *, locale: str = "en") -> Path:
     """Return the file of a mapping: ``name_or_path`` itself if it exists, else the
     profile of that name.
 
     Raises
     ------
     NotFoundError
-        If it is neither an existing file nor a profile name.
+        If it is neither an existing file nor a profile name. The message is in
+        ``locale``.
     """
     path = Path(name_or_path)
     if path.is_file():
@@ -65,8 +68,12 @@ def resolve_mapping_path(name_or_path: str | Path) -> Path:
         return PROFILES[str(name_or_path)].path
     names = ", ".join(sorted(PROFILES))
     raise NotFoundError(
-        f"Mapping {str(name_or_path)!r} not found: it is neither a file nor a "
-        f"profile. Give a file path or one of the profiles: {names}."
+        text(
+            "ingest.mapping_not_found",
+            locale,
+            name=str(name_or_path),
+            profiles=names,
+        )
     )
 
 

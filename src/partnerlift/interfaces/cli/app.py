@@ -13,12 +13,15 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
 from partnerlift import __version__
 from partnerlift.errors import PartnerliftError
+from partnerlift.interfaces.cli.cli_messages import describe_error
 from partnerlift.settings import Workspace, open_workspace
+from partnerlift.settings.messages import text
 from partnerlift.store import Database
 
 stderr = Console(stderr=True)
@@ -39,13 +42,27 @@ FormatOption = Annotated[
 
 
 class _GuardedGroup(TyperGroup):
-    """Print partnerlift errors as one message on stderr and exit with status 1."""
+    """Print partnerlift errors as one message on stderr and exit with status 1.
+
+    The message is in the language that :func:`set_locale` recorded for the
+    command, English before any was recorded.
+    """
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except PartnerliftError as error:
-            stderr.print(f"[bold red]Error:[/] {error}", markup=True, highlight=False)
+            locale = command_locale(ctx)
+            label = text("cli.error", locale)
+            message = escape(describe_error(error, locale))
+            # Soft wrapping leaves line breaks to the terminal: Rich would break
+            # Japanese text at the spaces around numbers and names.
+            stderr.print(
+                f"[bold red]{label}[/] {message}",
+                markup=True,
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(1) from None
 
 
@@ -106,13 +123,52 @@ def workspace_path(ctx: typer.Context) -> Path:
 
 
 def current_workspace(ctx: typer.Context) -> Workspace:
-    """Open the workspace that ``--workspace`` names."""
-    return open_workspace(workspace_path(ctx))
+    """Open the workspace that ``--workspace`` names; its locale becomes the
+    language of the command's error messages."""
+    workspace = open_workspace(workspace_path(ctx))
+    set_locale(ctx, workspace.locale)
+    return workspace
+
+
+def optional_workspace_locale(ctx: typer.Context) -> str:
+    """Return the locale of the workspace that ``--workspace`` names.
+
+    Commands that also run without a workspace call it. It returns ``en`` when
+    there is no workspace or its settings cannot be read.
+    """
+    try:
+        return current_workspace(ctx).locale
+    except PartnerliftError:
+        return "en"
+
+
+def set_locale(ctx: typer.Context, locale: str) -> None:
+    """Record the language of the command's texts and error messages."""
+    root_ctx = ctx.find_root()
+    if root_ctx.obj is None:
+        root_ctx.obj = {}
+    root_ctx.obj["locale"] = locale
+
+
+def command_locale(ctx: typer.Context) -> str:
+    """Return the language recorded by :func:`set_locale`, or ``en``."""
+    return str((ctx.find_root().obj or {}).get("locale") or "en")
 
 
 def open_database(workspace: Workspace) -> Database:
-    """Open the database of ``workspace``."""
-    return Database(workspace.database_path, zone=workspace.settings.timezone)
+    """Open the database of ``workspace``.
+
+    Raises
+    ------
+    DatabaseInUseError
+        If another process, such as ``partnerlift serve``, has the database open.
+        The message is in the workspace's language.
+    """
+    return Database(
+        workspace.database_path,
+        zone=workspace.settings.timezone,
+        locale=workspace.locale,
+    )
 
 
 def emit_json(payload: Any) -> None:

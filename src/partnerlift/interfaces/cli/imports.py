@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import duckdb
 import typer
 from rich.progress import (
     BarColumn,
@@ -28,6 +27,11 @@ from partnerlift.ingest.batches import (
     rejected_rows,
 )
 from partnerlift.ingest.messages import text
+from partnerlift.ingest.pending import (
+    PENDING_COLUMNS,
+    count_pending_statements,
+    list_pending,
+)
 from partnerlift.ingest.profiles import PROFILES
 from partnerlift.ingest.streaming import should_stream
 from partnerlift.ingest.xapi import import_xapi
@@ -40,33 +44,11 @@ from partnerlift.interfaces.cli.app import (
     emit_json,
     emit_table,
     open_database,
+    optional_workspace_locale,
     stderr,
 )
-from partnerlift.settings import Workspace
+from partnerlift.interfaces.cli.cli_messages import describe_problem
 from partnerlift.settings.times import parse_instant
-from partnerlift.store import Database
-
-
-def open_database_in_use(workspace: Workspace) -> Database:
-    """Open the workspace database, with a clear error when another process, such
-    as ``partnerlift serve``, holds it.
-
-    Raises
-    ------
-    InputError
-        If the database is locked by another process.
-    """
-    try:
-        return open_database(workspace)
-    except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
-            raise
-        raise InputError(
-            f"The database {str(workspace.database_path)!r} is in use by another "
-            "process, such as 'partnerlift serve'. Stop that process and run the "
-            "command again."
-        ) from None
-
 
 COUNT_FIELDS = [
     "batch_id",
@@ -115,6 +97,17 @@ ObservedOption = Annotated[
     ),
 ]
 
+ChunkOption = Annotated[
+    int | None,
+    typer.Option(
+        "--chunk-rows",
+        min=1,
+        help="Read a CSV, TSV or JSON Lines file in chunks of this many rows, with "
+        "a progress bar (default: chunks of 200,000 rows for files over 32 MiB). "
+        "Smaller chunks use less memory.",
+    ),
+]
+
 
 def run_import(
     ctx: typer.Context,
@@ -123,6 +116,7 @@ def run_import(
     mapping: Path | None,
     output: OutputFormat,
     observed_at: str | None = None,
+    chunk_rows: int | None = None,
 ) -> ImportResult:
     """Import ``file`` into ``table`` and print the counts and the first problems."""
     workspace = current_workspace(ctx)
@@ -131,13 +125,13 @@ def run_import(
         try:
             observed = parse_instant(observed_at, workspace.zone)
         except ValueError:
-            raise InputError(
-                f"Invalid --observed-at {observed_at!r}: expected a date such as "
-                "'2024-04-01' or a timestamp such as '2024-04-01T09:00:00+09:00'."
-            ) from None
-    db = open_database_in_use(workspace)
+            message = text(
+                "cli.import.invalid_observed_at", workspace.locale, value=observed_at
+            )
+            raise InputError(message) from None
+    db = open_database(workspace)
     try:
-        with byte_progress(file) as progress:
+        with byte_progress(file, chunk_rows) as progress:
             result = import_file(
                 db,
                 workspace,
@@ -145,6 +139,7 @@ def run_import(
                 file,
                 mapping=mapping,
                 observed_at=observed,
+                chunk_rows=chunk_rows,
                 progress=progress,
             )
     finally:
@@ -154,7 +149,9 @@ def run_import(
 
 
 @contextmanager
-def byte_progress(file: Path) -> Iterator[Callable[[int, int], None]]:
+def byte_progress(
+    file: Path, chunk_rows: int | None = None
+) -> Iterator[Callable[[int, int], None]]:
     """Show a progress bar of the bytes read on stderr while a large file is
     imported in chunks; yield the callback that moves it."""
     columns = (
@@ -163,7 +160,7 @@ def byte_progress(file: Path) -> Iterator[Callable[[int, int], None]]:
         DownloadColumn(),
         TimeRemainingColumn(),
     )
-    visible = should_stream(file, None)
+    visible = should_stream(file, chunk_rows)
     with Progress(*columns, console=stderr, transient=True, disable=not visible) as bar:
         task = bar.add_task(file.name, total=None)
 
@@ -191,9 +188,11 @@ def _print_result(
     else:
         title = text("ingest.summary_title", locale, table=table, file=result.file)
         label = text("ingest.count", locale)
-        emit_table(
-            title, ["", label], [[name, value] for name, value in counts.items()]
-        )
+        rows = [
+            [text(f"cli.import.count.{name}", locale), value]
+            for name, value in counts.items()
+        ]
+        emit_table(title, ["", label], rows)
     _print_problems(result, locale)
 
 
@@ -205,7 +204,10 @@ def _print_problems(result: ImportResult, locale: str) -> None:
     )
     for problem in result.problems[:SHOWN_PROBLEMS]:
         stderr.print(
-            f"  {problem.describe()}", markup=False, highlight=False, soft_wrap=True
+            f"  {describe_problem(problem, locale)}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
     more = len(result.problems) - SHOWN_PROBLEMS
     if more > 0:
@@ -235,19 +237,26 @@ def import_xapi_command(
     """Import xAPI or cmi5 statements as events; print the counts.
 
     Actors are matched to users by email (mbox), its SHA-1 (mbox_sha1sum) or
-    account name, so import users first. A voiding statement removes the event of
-    the statement it voids; a statement id that comes again is a duplicate.
+    account name. A statement whose actor is no user yet is kept, counted as
+    filtered, and becomes an event when a users import adds its actor (see
+    'partnerlift imports pending'). A voiding statement removes the event of the
+    statement it voids; a statement id that comes again is a duplicate.
 
     Example: partnerlift import xapi statements.jsonl --format json
     """
     workspace = current_workspace(ctx)
-    with open_database_in_use(workspace) as db:
+    with open_database(workspace) as db:
         result = import_xapi(db, workspace, file, source=source)
+        pending = count_pending_statements(db, workspace, result.batch_id)
     _print_result(result, "events", output, workspace.locale, statements=True)
+    if pending:
+        message = text("pending.waiting", workspace.locale, count=pending)
+        stderr.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 @import_app.command(name="profiles")
 def list_profiles(
+    ctx: typer.Context,
     show: Annotated[
         str | None,
         typer.Option(
@@ -260,10 +269,13 @@ def list_profiles(
 
     Example: partnerlift import profiles --show salesforce-opportunities > sf.yaml
     """
+    locale = optional_workspace_locale(ctx)
     if show is not None:
         if show not in PROFILES:
             names = ", ".join(sorted(PROFILES))
-            raise NotFoundError(f"Profile {show!r} not found. Use one of: {names}.")
+            raise NotFoundError(
+                text("cli.import.profile_not_found", locale, name=show, profiles=names)
+            )
         typer.echo(PROFILES[show].path.read_text(encoding="utf-8"), nl=False)
         return
     rows = [
@@ -279,9 +291,13 @@ def list_profiles(
     elif output is OutputFormat.csv:
         emit_csv(rows, ["name", "table", "description"])
     else:
+        headings = [
+            text(f"cli.profiles.{name}", locale)
+            for name in ("name", "table", "description")
+        ]
         emit_table(
             None,
-            ["name", "table", "description"],
+            headings,
             [[row["name"], row["table"], row["description"]] for row in rows],
         )
 
@@ -293,8 +309,9 @@ def _register(table: str) -> None:
         mapping: MappingOption = None,
         output: FormatOption = OutputFormat.table,
         observed_at: ObservedOption = None,
+        chunk_rows: ChunkOption = None,
     ) -> None:
-        run_import(ctx, table, file, mapping, output, observed_at)
+        run_import(ctx, table, file, mapping, output, observed_at, chunk_rows)
 
     command.__doc__ = (
         f"Import {table} from a file; print read, inserted, updated, duplicate, "
@@ -329,7 +346,7 @@ def show_batches(ctx: typer.Context, output: FormatOption = OutputFormat.table) 
     if ctx.invoked_subcommand is not None:
         return
     workspace = current_workspace(ctx)
-    with open_database_in_use(workspace) as db:
+    with open_database(workspace) as db:
         batches = list_batches(db)
     _emit_records(batches, BATCH_COLUMNS, output)
 
@@ -345,9 +362,33 @@ def show_batch(
     Example: partnerlift imports show 20240401T093000-1a2b3c4d
     """
     workspace = current_workspace(ctx)
-    with open_database_in_use(workspace) as db:
-        rows = rejected_rows(db, batch_id)
+    with open_database(workspace) as db:
+        rows = rejected_rows(db, batch_id, locale=workspace.locale)
     _emit_records(rows, REJECTED_COLUMNS, output)
+
+
+@imports_app.command(name="pending")
+def show_pending(ctx: typer.Context, output: FormatOption = OutputFormat.table) -> None:
+    """List the xAPI statements and Segment events that wait for their users, by
+    actor, with counts, first and last time, and the reason.
+
+    Such a record becomes an event, or gets its partner, when a users import
+    (or a Segment group or identify call) makes its actor a known user.
+
+    Example: partnerlift imports pending --format json
+    """
+    workspace = current_workspace(ctx)
+    with open_database(workspace) as db:
+        rows = list_pending(db, workspace)
+    if output is OutputFormat.table and not rows:
+        stderr.print(text("pending.none", workspace.locale), highlight=False)
+        return
+    if output is OutputFormat.table:
+        title = text("pending.title", workspace.locale)
+        cells = [[row[name] for name in PENDING_COLUMNS] for row in rows]
+        emit_table(title, PENDING_COLUMNS, cells)
+        return
+    _emit_records(rows, [*PENDING_COLUMNS[:-1], "reason", "message"], output)
 
 
 def _emit_records(

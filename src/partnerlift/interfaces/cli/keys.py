@@ -1,4 +1,8 @@
-"""``partnerlift keys {create,list,revoke}``: API keys of the HTTP service."""
+"""``partnerlift keys {create,list,revoke}``: API keys of the HTTP service.
+
+The keys are in their own SQLite file, so these commands work while ``partnerlift
+serve`` runs, and the server applies the change from its next request on.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ from partnerlift.interfaces.cli.app import (
     emit_table,
     stderr,
 )
-from partnerlift.interfaces.cli.imports import open_database_in_use
 from partnerlift.interfaces.http.apikeys import create_key, list_keys, revoke_key
 
 KEY_COLUMNS = ["key_id", "scope", "label", "created_at", "revoked_at"]
@@ -45,8 +48,7 @@ def create(
     Example: partnerlift keys create --scope ingest --label "LMS" > lms.key
     """
     workspace = current_workspace(ctx)
-    with open_database_in_use(workspace) as db:
-        key, text = create_key(db, scope, label)
+    key, text = create_key(workspace, scope, label)
     typer.echo(text)
     stderr.print(
         f"Created key {key.key_id} with scope {key.scope}. Only its hash is stored, "
@@ -60,8 +62,7 @@ def create(
 def list_command(ctx: typer.Context, output: FormatOption = OutputFormat.table) -> None:
     """List the API keys by id and scope (never the keys themselves)."""
     workspace = current_workspace(ctx)
-    with open_database_in_use(workspace) as db:
-        keys = list_keys(db)
+    keys = list_keys(workspace)
     if output is OutputFormat.json:
         emit_json(keys)
     elif output is OutputFormat.csv:
@@ -77,8 +78,7 @@ def revoke(
     ctx: typer.Context,
     key_id: Annotated[str, typer.Argument(help="The key id, as 'keys list' shows it.")],
 ) -> None:
-    """Revoke an API key; requests with it are rejected from now on."""
+    """Revoke an API key; a running server rejects it from its next request on."""
     workspace = current_workspace(ctx)
-    with open_database_in_use(workspace) as db:
-        revoke_key(db, key_id)
+    revoke_key(workspace, key_id)
     stderr.print(f"Revoked key {key_id}.", markup=False, highlight=False)

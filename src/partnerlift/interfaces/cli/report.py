@@ -10,6 +10,7 @@ import typer
 from partnerlift.interfaces.cli.app import app, current_workspace, open_database, stderr
 from partnerlift.interfaces.report import build_report, score_and_analyze
 from partnerlift.interfaces.workbook import build_workbook
+from partnerlift.settings.messages import text
 
 REPORT_FILE = "report.html"
 
@@ -70,8 +71,10 @@ def report(
             )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
-    stderr.print(f"Report written: {path}", markup=False, highlight=False)
+    message = text("cli.report.written", workspace.locale, path=path)
+    stderr.print(message, markup=False, highlight=False)
     if workbook is not None and xlsx is not None:
         xlsx.parent.mkdir(parents=True, exist_ok=True)
         workbook.save(xlsx)
-        stderr.print(f"Workbook written: {xlsx}", markup=False, highlight=False)
+        message = text("cli.report.workbook_written", workspace.locale, path=xlsx)
+        stderr.print(message, markup=False, highlight=False)

@@ -83,8 +83,11 @@ def _scoring_tables(workspace: Workspace) -> Iterator[Any]:
                 tables.close()
 
 
-def _as_of(value: str | None) -> date | None:
-    return None if value is None else parse_date(value, source="--as-of date")
+def _as_of(value: str | None, locale: str) -> date | None:
+    if value is None:
+        return None
+    source = text("cli.as_of_date", locale)
+    return parse_date(value, source=source, locale=locale)
 
 
 def _model(workspace: Workspace, path: Path | None) -> ScoreModel:
@@ -111,7 +114,7 @@ def score(
     """
     workspace = current_workspace(ctx)
     score_model = _model(workspace, model)
-    cutoff = _as_of(as_of)
+    cutoff = _as_of(as_of, workspace.locale)
     if timeline is not None:
         _timeline(workspace, score_model, cutoff, timeline.value, output)
         return
@@ -253,7 +256,7 @@ def explain(
     """
     workspace = current_workspace(ctx)
     score_model = _model(workspace, model)
-    cutoff = _as_of(as_of)
+    cutoff = _as_of(as_of, workspace.locale)
     with _scoring_tables(workspace) as tables:
         result = explain_partner(
             tables, score_model, partner, zone=workspace.zone, as_of=cutoff

@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from partnerlift.interfaces.cli.app import app, stderr, workspace_path
+from partnerlift.interfaces.cli.app import (
+    app,
+    optional_workspace_locale,
+    stderr,
+    workspace_path,
+)
+from partnerlift.settings.messages import text
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +57,14 @@ def serve(
     application = create_app(
         workspace_path(ctx), max_body_bytes=max_body_bytes, max_items=max_items
     )
-    stderr.print(
-        f"Serving the workspace {workspace_path(ctx).resolve()} on "
-        f"http://{host}:{port} (OpenAPI: /openapi.json)",
-        markup=False,
-        highlight=False,
+    message = text(
+        "cli.serve.serving",
+        optional_workspace_locale(ctx),
+        root=workspace_path(ctx).resolve(),
+        host=host,
+        port=port,
     )
+    stderr.print(message, markup=False, highlight=False)
     uvicorn.run(
         application, host=host, port=port, log_level="warning", access_log=False
     )

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from partnerlift import __version__
 from partnerlift.errors import NotFoundError, PartnerliftError
 from partnerlift.ingest.segment import import_segment, message_list
-from partnerlift.interfaces.http.apikeys import ApiKey, authenticate
+from partnerlift.interfaces.http.apikeys import ApiKey, open_key_store
 from partnerlift.interfaces.http.events import EventWriter
 from partnerlift.interfaces.http.limits import BodyLimit
 from partnerlift.interfaces.http.problems import error_body
@@ -65,12 +65,12 @@ class Service:
 
     def __init__(self, workspace: Workspace, max_items: int) -> None:
         self.workspace = workspace
-        self.db = Database(workspace.database_path)
+        self.db = Database(workspace.database_path, locale=workspace.locale)
         self.lock = threading.Lock()
         self.max_items = max_items
         self.statements = StatementStore(self.db, workspace)
         self.events = EventWriter(self.db, workspace, self.lock)
-        self._keys: dict[str, ApiKey] = {}
+        self.keys = open_key_store(workspace, self.db)
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run ``work`` in a worker thread while holding the database lock."""
@@ -89,7 +89,8 @@ class Service:
         Raises
         ------
         ApiError
-            401 without a valid key, 403 when its scope does not allow this.
+            401 without a valid key, 403 when its scope does not allow this, 503
+            when the keys file cannot be read.
         """
         text = _key_text(request)
         if not text:
@@ -98,13 +99,18 @@ class Service:
                 "Missing API key. Send 'Authorization: Bearer KEY', or the key as "
                 "the basic-auth user name; create one with 'partnerlift keys create'.",
             )
-        # The server holds the database's only write lock, so no key can be
-        # created or revoked while it runs, and a key found once stays valid.
-        key = self._keys.get(text)
-        if key is None:
-            key = await self.run(lambda: authenticate(self.db, text))
-            if key is not None:
-                self._keys[text] = key
+        # The keys are in a SQLite file, not in DuckDB, so a key check does not take
+        # self.lock and does not wait for event writes. It runs in a worker thread
+        # because SQLite may wait while another process writes a key.
+        try:
+            key = await anyio.to_thread.run_sync(self.keys.authenticate, text)
+        except PartnerliftError as error:
+            # NOTE: no test reaches this branch: it needs the keys file locked by
+            # another process for longer than the SQLite busy timeout.
+            logger.warning("Failed to check an API key: %s", error)
+            raise ApiError(
+                503, "The API keys cannot be read now. Retry the request later."
+            ) from None
         if key is None:
             raise ApiError(401, "Invalid or revoked API key. Check the key you send.")
         if not key.allows(needed, partner_id):
@@ -165,6 +171,7 @@ def create_app(
         yield
         with service.lock:
             service.db.close()
+        service.keys.close()
         logger.info("Stopped; closed %s", workspace.database_path)
 
     # The interactive documentation pages (/docs, /redoc) load their scripts from

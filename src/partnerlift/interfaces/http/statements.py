@@ -37,6 +37,8 @@ class StatementStore:
         do, each statement is stored with its ``id`` (derived from its content
         when missing), ``stored`` (now, replacing any sent), ``timestamp`` (the
         stored time when missing) and ``authority`` (``authority`` when missing).
+        A statement whose actor is no user yet is stored with no event until a
+        users import or a Segment group call adds its actor.
 
         Raises
         ------

@@ -1,0 +1,120 @@
+"""Texts that the commands print, and errors rendered in the workspace's language."""
+
+from __future__ import annotations
+
+from partnerlift.errors import InputError, PartnerliftError, Problem
+from partnerlift.settings.messages import register, text
+
+# The maximum number of problems listed under an error message. The rest are
+# counted.
+SHOWN_ERROR_PROBLEMS = 10
+
+register(
+    {
+        "cli.error": {"en": "Error:", "ja": "エラー:"},
+        "cli.problem.line": {"en": "line {line}", "ja": "{line} 行目"},
+        "cli.problem.field": {"en": "field {field!r}", "ja": "項目 {field!r}"},
+        "cli.problem.value": {"en": " (value {value!r})", "ja": "（値 {value!r}）"},
+        "cli.problem.separator": {"en": ", ", "ja": "、"},
+        "cli.problem.more": {
+            "en": "... and {count} more",
+            "ja": "... ほか {count} 件",
+        },
+        "cli.init.zone_changed": {
+            "en": "Time zone changed from {previous} to {zone}: local times "
+            "recomputed.",
+            "ja": "タイムゾーンを {previous} から {zone} に変更し、現地時刻を"
+            "計算し直しました。",
+        },
+        "cli.init.ready": {
+            "en": "Workspace ready: {root}",
+            "ja": "ワークスペースを用意しました: {root}",
+        },
+        "cli.init.settings": {
+            "en": "  settings:    {path}",
+            "ja": "  設定:           {path}",
+        },
+        "cli.init.score_model": {
+            "en": "  score model: {path}",
+            "ja": "  スコアモデル:   {path}",
+        },
+        "cli.init.study": {
+            "en": "  study:       {path}",
+            "ja": "  分析設定:       {path}",
+        },
+        "cli.init.database": {
+            "en": "  database:    {path}",
+            "ja": "  データベース:   {path}",
+        },
+        "cli.report.written": {
+            "en": "Report written: {path}",
+            "ja": "レポートを書き出しました: {path}",
+        },
+        "cli.report.workbook_written": {
+            "en": "Workbook written: {path}",
+            "ja": "Excel ブックを書き出しました: {path}",
+        },
+        "cli.serve.serving": {
+            "en": "Serving the workspace {root} on http://{host}:{port} (OpenAPI: "
+            "/openapi.json)",
+            "ja": "ワークスペース {root} を http://{host}:{port} で公開しています "
+            "(OpenAPI: /openapi.json)",
+        },
+        "cli.import.invalid_observed_at": {
+            "en": "Invalid --observed-at {value!r}: expected a date such as "
+            "'2024-04-01' or a timestamp such as '2024-04-01T09:00:00+09:00'.",
+            "ja": "--observed-at {value!r} が不正です。'2024-04-01' のような日付か、"
+            "'2024-04-01T09:00:00+09:00' のような日時を書いてください。",
+        },
+        "cli.import.profile_not_found": {
+            "en": "Profile {name!r} not found. Use one of: {profiles}.",
+            "ja": "プロファイル {name!r} が見つかりません。次のいずれかを使って"
+            "ください: {profiles}。",
+        },
+        "cli.import.count.batch_id": {"en": "batch_id", "ja": "バッチ ID"},
+        "cli.import.count.read": {"en": "read", "ja": "読み込み"},
+        "cli.import.count.inserted": {"en": "inserted", "ja": "追加"},
+        "cli.import.count.updated": {"en": "updated", "ja": "更新"},
+        "cli.import.count.duplicates": {"en": "duplicates", "ja": "重複"},
+        "cli.import.count.rejected": {"en": "rejected", "ja": "除外"},
+        "cli.import.count.filtered": {"en": "filtered", "ja": "フィルタで除外"},
+        "cli.import.count.footer": {"en": "footer", "ja": "フッター行"},
+        "cli.import.count.voided": {"en": "voided", "ja": "取り消し"},
+        "cli.profiles.name": {"en": "name", "ja": "名前"},
+        "cli.profiles.table": {"en": "table", "ja": "テーブル"},
+        "cli.profiles.description": {"en": "description", "ja": "説明"},
+        "cli.as_of_date": {"en": "--as-of date", "ja": "--as-of の日付"},
+    }
+)
+
+
+def describe_problem(problem: Problem, locale: str) -> str:
+    """Render a problem as one line in ``locale``, as :meth:`Problem.describe`
+    does in English: where it is, the reason, then the value."""
+    where = []
+    if problem.file:
+        where.append(str(problem.file))
+    if problem.line is not None:
+        where.append(text("cli.problem.line", locale, line=problem.line))
+    if problem.field:
+        where.append(text("cli.problem.field", locale, field=problem.field))
+    prefix = text("cli.problem.separator", locale).join(where)
+    value = ""
+    if problem.value is not None:
+        value = text("cli.problem.value", locale, value=problem.value)
+    if prefix:
+        return f"{prefix}: {problem.reason}{value}"
+    return f"{problem.reason}{value}"
+
+
+def describe_error(error: PartnerliftError, locale: str) -> str:
+    """Render an error and the first of its problems in ``locale``."""
+    if not isinstance(error, InputError) or not error.problems:
+        return str(error)
+    lines = [str(error.args[0]) if error.args else ""]
+    for problem in error.problems[:SHOWN_ERROR_PROBLEMS]:
+        lines.append(f"  {describe_problem(problem, locale)}")
+    more = len(error.problems) - SHOWN_ERROR_PROBLEMS
+    if more > 0:
+        lines.append(f"  {text('cli.problem.more', locale, count=more)}")
+    return "\n".join(lines)
