@@ -160,3 +160,28 @@ def test_chunk_rows_option_counts(workspace, tmp_path):
     assert counts["inserted"] == 5
     assert counts["duplicates"] == 1
     assert counts["rejected"] == 1
+
+
+def test_unknown_partners_noted(workspace, tmp_path):
+    # p1 is a known partner; p7 has two events and p9 one, and neither is known.
+    partners = tmp_path / "partners.csv"
+    partners.write_text("partner_id,name\np1,Alpha\n", encoding="utf-8")
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "occurred_at,partner_id,action\n"
+        "2024-04-01T10:00:00,p1,viewed\n"
+        "2024-04-01T11:00:00,p7,viewed\n"
+        "2024-04-01T12:00:00,p7,downloaded\n"
+        "2024-04-01T13:00:00,p9,viewed\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    base = ["--workspace", str(workspace.root), "import"]
+
+    runner.invoke(app, [*base, "partners", str(partners)])
+    result = runner.invoke(app, [*base, "events", str(events), "--format", "json"])
+
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["inserted"] == 4
+    assert "3 of the imported events name 2 partners" in result.stderr
+    assert "'p7', 'p9'" in result.stderr

@@ -179,7 +179,8 @@ def import_file(
             progress=progress,
         )
     else:
-        source = read_source(path, locale=workspace.locale)
+        with streaming.collection_paused():
+            source = read_source(path, locale=workspace.locale)
         result = import_source(
             db, workspace, table, source, rules=rules, observed_at=observed_at
         )

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import io
 import json
 import logging
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -214,9 +216,11 @@ def import_streamed(
     db.raw.execute("SET enable_progress_bar = false")
     with tempfile.TemporaryDirectory(prefix=".import-", dir=db.path.parent) as folder:
         stage = _Stage(db, table, batch_id, Path(folder))
-        for source in chunks:
-            result.encoding = source.encoding
-            stage.add_chunk(workspace, source, rules or Mapping(), result)
+        with collection_paused():
+            for source in chunks:
+                result.encoding = source.encoding
+                stage.add_chunk(workspace, source, rules or Mapping(), result)
+                gc.collect()
         db.raw.execute("BEGIN TRANSACTION")
         try:
             stage.store(result, observed_at or started)
@@ -239,6 +243,25 @@ def import_streamed(
         result.filtered,
     )
     return result
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause Python's automatic garbage collection while rows are read, and
+    collect once at the end; the streamed import also collects after each chunk.
+
+    A file or chunk is hundreds of thousands of row lists, and the automatic
+    collections that so many new objects set off took about twice as long as the
+    reading itself.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect()
 
 
 class _Stage:

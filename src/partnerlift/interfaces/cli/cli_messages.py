@@ -71,6 +71,15 @@ register(
             "ja": "プロファイル {name!r} が見つかりません。次のいずれかを使って"
             "ください: {profiles}。",
         },
+        "cli.import.unknown_partners": {
+            "en": "Note: {events} of the imported events name {partners} partners "
+            "that are not in the partners table: {shown}. They are stored and "
+            "scored; import those partners, or check the partner ids.",
+            "ja": "注意: インポートしたイベントのうち {events} 件が、パートナー表に"
+            "ない {partners} 社のパートナーを指しています: {shown}。イベントは保存"
+            "され、スコアも計算されます。それらのパートナーをインポートするか、"
+            "パートナー ID を確認してください。",
+        },
         "cli.import.count.batch_id": {"en": "batch_id", "ja": "バッチ ID"},
         "cli.import.count.read": {"en": "read", "ja": "読み込み"},
         "cli.import.count.inserted": {"en": "inserted", "ja": "追加"},

@@ -49,6 +49,7 @@ from partnerlift.interfaces.cli.app import (
 )
 from partnerlift.interfaces.cli.cli_messages import describe_problem
 from partnerlift.settings.times import parse_instant
+from partnerlift.store import Database
 
 COUNT_FIELDS = [
     "batch_id",
@@ -142,10 +143,42 @@ def run_import(
                 chunk_rows=chunk_rows,
                 progress=progress,
             )
+        strangers = _unknown_partners(db, result) if table == "events" else []
     finally:
         db.close()
     _print_result(result, table, output, workspace.locale)
+    if strangers:
+        shown = ", ".join(repr(partner) for partner, _ in strangers[:5])
+        message = text(
+            "cli.import.unknown_partners",
+            workspace.locale,
+            events=sum(count for _, count in strangers),
+            partners=len(strangers),
+            shown=shown,
+        )
+        stderr.print(message, markup=False, highlight=False, soft_wrap=True)
     return result
+
+
+def _unknown_partners(db: Database, result: ImportResult) -> list[tuple[str, int]]:
+    """Return the partners that the batch's events name but the partners table
+    lacks, with their event counts, most events first.
+
+    Nothing is returned while the partners table is empty, as partners are often
+    imported after the activity.
+    """
+    return [
+        (partner, count)
+        for partner, count in db.raw.execute(
+            "SELECT e.partner_id, count(*) AS events FROM events e "
+            "WHERE e.batch_id = ? AND e.partner_id IS NOT NULL "
+            "AND EXISTS (SELECT 1 FROM partners) "
+            "AND NOT EXISTS (SELECT 1 FROM partners p "
+            "WHERE p.partner_id = e.partner_id) "
+            "GROUP BY e.partner_id ORDER BY events DESC, e.partner_id",
+            [result.batch_id],
+        ).fetchall()
+    ]
 
 
 @contextmanager
