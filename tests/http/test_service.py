@@ -366,5 +366,5 @@ def test_database_command_while_serving_explains(server):
 
     assert result.exit_code == 1
     assert f"in use by another process (PID {server.process.pid})" in message
-    assert "'partnerlift serve' keeps the database open" in message
-    assert "send the data through the HTTP API" in message
+    assert "such as 'partnerlift serve' or another import" in message
+    assert "send data to a running server, use its HTTP API" in message

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from partnerlift.errors import InputError, SchemaError
@@ -251,7 +252,7 @@ def test_unknown_mapping_locale_is_error(tmp_path):
     mapping = tmp_path / "xx.yaml"
     mapping.write_text("locale: xx\n", encoding="utf-8")
 
-    with pytest.raises(ConfigError, match="unknown number locale 'xx'"):
+    with pytest.raises(ConfigError, match="Unknown number locale 'xx'"):
         load_mapping(mapping, "deals")
 
 
@@ -275,13 +276,50 @@ def test_cp932_backslash_is_yen(database, workspace, tmp_path):
 
 
 def test_backslash_in_utf8_amount_is_rejected(database, workspace, tmp_path):
+    # The partner name makes the file UTF-8, where a backslash is no yen sign.
     path = tmp_path / "deals.csv"
-    path.write_text(DEALS_HEADER + "D1,P1,2024-04-01,won,\\500\n", encoding="utf-8")
+    path.write_text(
+        DEALS_HEADER + "D1,山田商事,2024-04-01,won,\\500\n", encoding="utf-8"
+    )
 
     result = import_file(database, workspace, "deals", path)
 
     assert result.rejected == 1
     assert result.problems[0].field == "amount"
+
+
+def test_ascii_backslash_is_yen(database, workspace, tmp_path):
+    # A CP932 export without Japanese characters is plain ASCII.
+    path = tmp_path / "deals.csv"
+    path.write_bytes(
+        (DEALS_HEADER + 'D1,P1,2024-04-01,won,"\\1,234,567"\n').encode("cp932")
+    )
+
+    result = import_file(database, workspace, "deals", path)
+
+    assert result.encoding == "ascii"
+    assert deal_amounts(database) == {"D1": 1_234_567.0}
+
+
+@pytest.mark.parametrize("name", ["﨑山", "德永", "﨑①"])
+@pytest.mark.parametrize("second", [None, "髙橋"])
+def test_cp932_valid_as_utf8_by_chance(database, workspace, tmp_path, name, second):
+    # 﨑山 is the bytes ED 95 8E 52 in CP932, which are also valid UTF-8 (핎R).
+    # Alone, the whole file is valid UTF-8; with 髙橋 (FB FC), only its line is.
+    path = tmp_path / "deals.csv"
+    content = DEALS_HEADER + f'D1,{name},2024-04-01,won,"\\500,000"\n'
+    if second:
+        content += f'D2,{second},2024-04-01,won,"\\1,000"\n'
+    path.write_bytes(content.encode("cp932"))
+
+    result = import_file(database, workspace, "deals", path)
+    partners = database.query("SELECT partner_id FROM deals ORDER BY deal_id")
+
+    assert result.encoding == "cp932"
+    assert result.rejected == 0
+    expected = [name, second] if second else [name]
+    assert partners["partner_id"].tolist() == expected
+    assert deal_amounts(database)["D1"] == 500_000.0
 
 
 DATES = {
@@ -402,3 +440,63 @@ def test_footer_count_stored_with_batch(database, workspace, tmp_path):
     assert result.footer == 5
     assert batch["footer"][0] == 5
     assert batch["read"][0] == 2
+
+
+def test_far_timestamps_rejected_or_open(database, workspace, tmp_path):
+    # 2999 and 1600 are outside 1900-2199; 9999-12-31 in valid_to means no end.
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "occurred_at,partner_id,action\n"
+        "2999-01-01T00:00:00Z,p1,viewed\n"
+        "1600-01-01,p1,viewed\n"
+        "2024-04-01,p1,viewed\n",
+        encoding="utf-8",
+    )
+    users = tmp_path / "users.csv"
+    users.write_text(
+        "user_id,partner_id,valid_from,valid_to\nu1,p1,2024-01-01,9999-12-31\n",
+        encoding="utf-8",
+    )
+
+    result = import_file(database, workspace, "events", events)
+    import_file(database, workspace, "users", users)
+    valid_to = database.query("SELECT valid_to FROM users")["valid_to"].tolist()
+
+    assert result.inserted == 1
+    assert [problem.line for problem in result.problems] == [2, 3]
+    assert all("out of range" in problem.reason for problem in result.problems)
+    assert pd.isna(valid_to[0])
+
+
+@pytest.mark.parametrize("name", ["events.jsonl", "events.json"])
+def test_lone_surrogate_rejected(database, workspace, tmp_path, name):
+    # The first record writes a lone high surrogate, the second a proper pair
+    # (U+1F600).
+    good = '{"occurred_at": "2024-04-01", "partner_id": "p1", "action": "a\\ud83d\\ude00"}'
+    bad = '{"occurred_at": "2024-04-01", "partner_id": "p1", "action": "probe\\ud800"}'
+    path = tmp_path / name
+    if name.endswith(".jsonl"):
+        path.write_text(f"{bad}\n{good}\n", encoding="utf-8")
+    else:
+        path.write_text(f"[\n{bad},\n{good}\n]\n", encoding="utf-8")
+
+    result = import_file(database, workspace, "events", path)
+    actions = database.query("SELECT action FROM events")["action"].tolist()
+
+    assert result.rejected == 1
+    assert "stands alone" in result.problems[0].reason
+    assert actions == ["a\U0001f600"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("empty.jsonl", ""), ("empty.json", "[]"), ("header.csv", "occurred_at,partner_id,action\n")],
+)
+def test_empty_files_import_nothing(database, workspace, tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+
+    result = import_file(database, workspace, "events", path)
+
+    assert result.read == 0
+    assert result.inserted == 0

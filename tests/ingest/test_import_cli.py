@@ -5,6 +5,7 @@ import json
 from typer.testing import CliRunner
 
 from partnerlift.interfaces.cli import app
+from partnerlift.store import Database
 
 DEALS = (
     "deal_id,partner_id,created_at,status\n"
@@ -185,3 +186,25 @@ def test_unknown_partners_noted(workspace, tmp_path):
     assert json.loads(result.stdout)["inserted"] == 4
     assert "3 of the imported events name 2 partners" in result.stderr
     assert "'p7', 'p9'" in result.stderr
+
+
+def test_encoding_option_overrides_detection(workspace, tmp_path):
+    # 德永 in CP932 is the bytes ED 9E 89 69. Given as latin-1, each byte is one
+    # character: U+00ED, U+009E, U+0089 and "i".
+    path = tmp_path / "partners.csv"
+    path.write_bytes("partner_id,name\np1,德永\n".encode("cp932"))
+    runner = CliRunner()
+    base = ["--workspace", str(workspace.root), "import", "partners", str(path)]
+
+    given = runner.invoke(app, [*base, "--encoding", "latin-1", "--format", "json"])
+    unknown = runner.invoke(app, [*base, "--encoding", "klingon"])
+    with Database(workspace.database_path) as db:
+        stored = db.query("SELECT name FROM partners")["name"].tolist()
+        encodings = db.query("SELECT encoding FROM import_batches")["encoding"]
+
+    assert given.exit_code == 0
+    assert json.loads(given.stdout)["inserted"] == 1
+    assert unknown.exit_code == 1
+    assert "Unknown encoding 'klingon'" in unknown.stderr
+    assert stored == ["\u00ed\u009e\u0089i"]
+    assert encodings.tolist() == ["iso8859-1"]

@@ -41,8 +41,8 @@ def test_bom_is_not_part_of_first_column(tmp_path):
     assert source.columns[0] == "partner_id"
 
 
-def test_ascii_is_utf8():
-    assert detect_encoding(b"partner_id\np1\n") == "utf-8"
+def test_ascii_detected_as_ascii():
+    assert detect_encoding(b"partner_id\np1\n") == "ascii"
 
 
 def test_quoted_line_breaks_keep_line_numbers(database, workspace, tmp_path):

@@ -103,8 +103,8 @@ def test_events_ids_duplicate_across_chunks(tmp_path: Path) -> None:
 
 
 def test_deals_footer_and_repeated_key(tmp_path: Path) -> None:
-    # d1 on line 2 comes again with another amount on line 5 (next chunk): the
-    # first wins and the second is a duplicate. Lines 8-10 are a report footer.
+    # d1 on line 2 comes again with another amount on line 5 (next chunk), so
+    # line 5 is rejected and names line 2. Lines 8-10 are a report footer.
     content = (
         b"deal_id,partner_id,created_at,status,amount\n"
         b"d1,p1,2024-01-05,open,100\n"
@@ -122,11 +122,12 @@ def test_deals_footer_and_repeated_key(tmp_path: Path) -> None:
         tmp_path, "deals", "deals.csv", content
     )
 
-    # 6 data rows: d1, d2, d3, d5 inserted, d1 again a duplicate, d4 rejected.
+    # 6 data rows: d1, d2, d3, d5 inserted, d1 again and d4 rejected.
     assert chunked.read == 6
     assert chunked.footer == 2
-    assert chunked.duplicates == 1
-    assert [p.line for p in chunked.problems] == [6]
+    assert chunked.duplicates == 0
+    assert [p.line for p in chunked.problems] == [5, 6]
+    assert "line 2 " in chunked.problems[0].reason
     assert_same(chunked, whole, chunked_rows, whole_rows)
 
 
@@ -214,23 +215,27 @@ def test_jsonl_late_column(tmp_path: Path) -> None:
 def test_late_chunk_failure_stores_nothing(
     tmp_path: Path, workspace, database: Database
 ) -> None:
-    # About 6 MiB of valid UTF-8, more than one 4 MiB block, then a byte that is
-    # not UTF-8: the error comes after many chunks of 1,000 rows were staged.
+    # About 6 MiB of ASCII rows, a UTF-8 row that decides the encoding, 6 MiB more
+    # and a CP932 row that is no UTF-8: the error comes after many chunks of 1,000
+    # rows were staged.
     path = tmp_path / "events.csv"
     row = "2024-02-01T10:00:00,p1,viewed,{:06d},/docs/a-long-page-name-to-fill-space\n"
     with path.open("w", encoding="utf-8") as handle:
         handle.write("occurred_at,partner_id,action,event_id,page\n")
         for number in range(100_000):
             handle.write(row.format(number))
+        handle.write("2024-02-01T10:00:00,p1,viewed,utf8,/docs/製品紹介\n")
+        for number in range(100_000, 200_000):
+            handle.write(row.format(number))
     with path.open("ab") as handle:
-        handle.write(b"2024-02-01T10:00:00,p1,viewed,bad,\xff\n")
+        handle.write("2024-02-01T10:00:00,p1,viewed,bad,/docs/髙橋\n".encode("cp932"))
 
     with pytest.raises(InputError, match="not valid utf-8"):
         import_file(database, workspace, "events", path, chunk_rows=1_000)
 
     stored = database.query("SELECT count(*) AS n FROM events")["n"].iat[0]
     batches = database.query("SELECT count(*) AS n FROM import_batches")["n"].iat[0]
-    staged = list(database.path.parent.glob(".import-*"))
+    staged = list(database.path.parent.glob(".*.import-*"))
     assert stored == 0
     assert batches == 0
     assert staged == []
@@ -270,11 +275,11 @@ def test_streamable_formats(tmp_path: Path) -> None:
     assert should_stream(small, 3)
 
 
-def test_late_bytes_other_encoding(
+def test_cp932_after_ascii_first_mib(
     tmp_path: Path, workspace, database: Database
 ) -> None:
-    # 30,000 ASCII rows of 38 bytes (1,140,000 bytes) fill the first MiB, which
-    # decides UTF-8; the CP932 row after them does not decode as UTF-8.
+    # 30,000 ASCII rows of 38 bytes (1,140,000 bytes) fill the first MiB; the CP932
+    # row after them decides the encoding.
     path = tmp_path / "events.csv"
     rows = b"2024-02-01T10:00:00,p1,viewed,abcdefg\n" * 30_000
     path.write_bytes(
@@ -283,17 +288,17 @@ def test_late_bytes_other_encoding(
         + "2024-02-01T11:00:00,東京商事,閲覧,x\n".encode("cp932")
     )
 
-    with pytest.raises(InputError) as caught:
-        import_file(database, workspace, "events", path, chunk_rows=100_000)
+    result = import_file(database, workspace, "events", path, chunk_rows=100_000)
+    last = database.query("SELECT action FROM events WHERE partner_id = '東京商事'")
 
-    assert "are not valid utf-8" in str(caught.value)
-    stored = database.query("SELECT count(*) AS n FROM events")["n"].iat[0]
-    assert stored == 0
+    assert result.encoding == "cp932"
+    assert result.inserted == 30_001
+    assert last["action"].tolist() == ["閲覧"]
 
 
 def test_users_repeated_key(tmp_path: Path) -> None:
     # u1 from 2024-01-01 on line 2 comes again with another partner on line 6, in
-    # the second chunk: the first wins and the second is a duplicate.
+    # the second chunk, so line 6 is rejected and names line 2.
     content = (
         b"user_id,partner_id,valid_from\n"
         b"u1,p1,2024-01-01\n"
@@ -308,10 +313,11 @@ def test_users_repeated_key(tmp_path: Path) -> None:
         tmp_path, "users", "users.csv", content
     )
 
-    # 6 rows: 4 inserted, 1 duplicate, and u4 without a partner rejected.
+    # 6 rows: 4 inserted, u1 again and u4 without a partner rejected.
     assert chunked.inserted == 4
-    assert chunked.duplicates == 1
-    assert chunked.rejected == 1
+    assert chunked.duplicates == 0
+    assert [p.line for p in chunked.problems] == [6, 7]
+    assert "line 2 " in chunked.problems[0].reason
     assert_same(chunked, whole, chunked_rows, whole_rows)
 
 
@@ -320,11 +326,11 @@ def test_japanese_errors_in_chunks(tmp_path: Path) -> None:
     repeated = tmp_path / "repeated.csv"
     repeated.write_text("occurred_at,action,action\n2024-02-01,a,b\n")
     late = tmp_path / "late.csv"
-    # 5 MiB of UTF-8 rows, more than one 4 MiB block, then a byte that is no UTF-8.
+    # A UTF-8 row decides the encoding; 6 MiB later, a CP932 row is no UTF-8.
     late.write_bytes(
-        b"occurred_at,partner_id,action\n"
-        + b"2024-02-01T10:00:00,p1,viewed\n" * 180_000
-        + b"2024-02-01T10:00:00,p1,\xff\n"
+        "occurred_at,partner_id,action\n2024-02-01T10:00:00,東京,viewed\n".encode()
+        + b"2024-02-01T10:00:00,p1,viewed\n" * 220_000
+        + "2024-02-01T10:00:00,髙橋,viewed\n".encode("cp932")
     )
     db = Database(workspace.database_path)
 
@@ -340,3 +346,42 @@ def test_japanese_errors_in_chunks(tmp_path: Path) -> None:
         bytes_error.value
     )
     assert "late.csv" in str(bytes_error.value)
+
+
+def test_cp932_after_ascii_start(tmp_path: Path) -> None:
+    # Over 1 MiB of ASCII rows, then CP932 rows with 髙橋 and a yen amount: the
+    # encoding is decided at the first block that is not ASCII.
+    path = tmp_path / "deals.csv"
+    rows = [f"d{n},p1,2024-04-01,open,100" for n in range(60_000)]
+    rows.append('dx,髙橋,2024-04-02,won,"\\1,234,567"')
+    path.write_bytes(
+        ("deal_id,partner_id,created_at,status,amount\n" + "\n".join(rows) + "\n")
+        .encode("cp932")
+    )
+    workspace = create_workspace(tmp_path / "ws", timezone="Asia/Tokyo")
+    db = Database(workspace.database_path)
+
+    result = import_file(db, workspace, "deals", path, chunk_rows=20_000)
+    last = db.query("SELECT partner_id, amount FROM deals WHERE deal_id = 'dx'")
+    db.close()
+
+    assert result.encoding == "cp932"
+    assert result.inserted == 60_001
+    assert last["partner_id"].tolist() == ["髙橋"]
+    assert last["amount"].tolist() == [1_234_567.0]
+
+
+def test_stale_stage_folder_removed(
+    tmp_path: Path, workspace, database: Database
+) -> None:
+    # A folder as a killed import leaves it, with a staged Parquet file.
+    stale = database.path.parent / f".{database.path.stem}.import-killed"
+    stale.mkdir()
+    (stale / "rows-000000.parquet").write_bytes(b"PAR1")
+    path = tmp_path / "events.csv"
+    path.write_text("occurred_at,partner_id,action\n2024-02-01T10:00:00,p1,viewed\n")
+
+    result = import_file(database, workspace, "events", path, chunk_rows=10)
+
+    assert result.inserted == 1
+    assert not stale.exists()

@@ -67,8 +67,9 @@ def test_cli_on_locked_database_explains(database, workspace):
     assert "Traceback" not in result.stderr
     assert f"{str(workspace.database_path)!r}" in message
     assert f"in use by another process (PID {os.getpid()})" in message
-    assert "'partnerlift serve' keeps the database open while it runs" in message
-    assert "Stop the server and run the command again" in message
+    assert "such as 'partnerlift serve' or another import" in message
+    assert "Wait for that process to finish, or stop it" in message
+    assert "send data to a running server, use its HTTP API" in message
 
 
 def test_cli_on_locked_database_japanese(tmp_path):
@@ -80,7 +81,8 @@ def test_cli_on_locked_database_japanese(tmp_path):
 
     assert result.returncode == 1
     assert f"別のプロセス(PID{os.getpid()})が使用中です" in message
-    assert "サーバーを停止してから" in message
+    assert "'partnerliftserve'や別のインポートなど" in message
+    assert "そのプロセスの終了を待つか、停止してから" in message
 
 
 def test_keys_work_on_locked_database(database, workspace):

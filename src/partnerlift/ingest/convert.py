@@ -29,6 +29,13 @@ _ISO_LOCAL = rf"{_ISO_DAY}(?:[T ]{_ISO_TIME})?"
 _ISO_OFFSET = rf"{_ISO_DAY}[T ]{_ISO_TIME}(?:Z|[+-]\d{{2}}:\d{{2}})"
 
 
+# Instants outside these bounds are rejected (pandas stores nanoseconds from 1677 to
+# 2262); a far-future end of validity is read as no end.
+EARLIEST = datetime(1900, 1, 1)
+LATEST = datetime(2200, 1, 1)
+OPEN_ENDS = frozenset({"valid_to"})
+
+
 class Rejections:
     """The first problem of each row: field, value and reason, or None."""
 
@@ -117,18 +124,33 @@ def parse_times(
         result = _parse_iso_vectorised(values, zone)
     pending = values[values.notna() & result.isna()]
     parsed: dict[str, datetime | None] = {}
+    outside: set[str] = set()
     for value in pending.unique():
         try:
-            parsed[value] = parse(value)
+            moment = parse(value)
         except (ValueError, TypeError, OverflowError):
-            parsed[value] = None
+            moment = None
+        if moment is not None and not EARLIEST <= moment < LATEST:
+            outside.add(value)
+            moment = None
+        parsed[value] = moment
     if parsed:
         slow = pd.to_datetime(pending.map(parsed), errors="coerce")
         result.loc[slow.index] = slow.astype("datetime64[ns]")
-    rejections.reject(
-        (values.notna() & result.isna()).to_numpy(), field, values, reason
-    )
+    far = values.isin(outside).to_numpy()
+    if field in OPEN_ENDS and far.any():
+        # 9999-12-31 and the like mean "no end" in validity columns.
+        far &= ~values.map(_is_far_future).to_numpy(dtype=bool)
+    rejections.reject(far, field, values, text("ingest.timestamp_out_of_range", locale))
+    invalid = values.notna() & result.isna() & ~values.isin(outside)
+    rejections.reject(invalid.to_numpy(), field, values, reason)
     return result
+
+
+def _is_far_future(value: object) -> bool:
+    """Return whether a timestamp text out of range lies after :data:`LATEST`."""
+    digits = str(value).strip()[:4]
+    return digits.isdigit() and int(digits) >= LATEST.year
 
 
 def _parse_iso_vectorised(values: pd.Series, zone: ZoneInfo) -> pd.Series:
@@ -148,11 +170,15 @@ def _parse_iso_vectorised(values: pd.Series, zone: ZoneInfo) -> pd.Series:
         index = values.index[mask]
         target = pa.timestamp("us", tz="UTC" if kind == "offset" else None)
         try:
+            instants = subset.cast(target).cast(pa.timestamp("us"))
+            inside = pc.and_(
+                pc.greater_equal(instants, pa.scalar(EARLIEST, pa.timestamp("us"))),
+                pc.less(instants, pa.scalar(LATEST, pa.timestamp("us"))),
+            ).to_numpy(zero_copy_only=False)
+            # Values out of range stay NaT here; the slow path names the problem.
             parsed = pd.Series(
-                subset.cast(target)
-                .cast(pa.timestamp("us"))
-                .to_numpy(zero_copy_only=False),
-                index=index,
+                instants.filter(pa.array(inside)).to_numpy(zero_copy_only=False),
+                index=index[inside],
                 dtype="datetime64[ns]",
             )
         except pa.ArrowInvalid:
@@ -166,7 +192,9 @@ def _parse_iso_vectorised(values: pd.Series, zone: ZoneInfo) -> pd.Series:
             )
             if kind == "offset":
                 parsed = parsed.dt.tz_localize(None)
-        result.loc[index] = parsed if kind == "offset" else _wall_to_utc(parsed, zone)
+        result.loc[parsed.index] = (
+            parsed if kind == "offset" else _wall_to_utc(parsed, zone)
+        )
     return result
 
 

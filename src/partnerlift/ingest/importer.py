@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -29,14 +29,19 @@ from partnerlift.ingest.messages import text
 from partnerlift.ingest.readers import (
     YEN_BACKSLASH_ENCODINGS,
     SourceRows,
+    check_encoding,
     read_source,
 )
 from partnerlift.ingest.snapshots import (
+    KEYS,
     UPDATABLE,
     apply_updates,
+    find_repeats,
     find_stored,
     record_deal_history,
     record_partner_history,
+    reject_repeats,
+    repeat_rows,
 )
 from partnerlift.ingest.tables import (
     FREE_COLUMNS,
@@ -59,9 +64,11 @@ class ImportResult:
     """The counts and problems of one imported file.
 
     ``read == inserted + updated + duplicates + rejected + filtered`` always holds.
-    ``footer`` counts the report footer lines after the data, which are not rows
-    and not part of ``read``. ``voided`` counts the events that xAPI voiding
-    statements of the batch removed.
+    ``outdated`` counts the updated rows of deals and partners that were observed
+    before their record's latest history row. Those rows are in the history, and
+    the stored row keeps the newer values. ``footer`` counts the report footer lines
+    after the data, which are not rows and not part of ``read``. ``voided``
+    counts the events that xAPI voiding statements of the batch removed.
     """
 
     batch_id: str
@@ -74,6 +81,7 @@ class ImportResult:
     rejected: int
     filtered: int
     updated: int = 0
+    outdated: int = 0
     footer: int = 0
     voided: int = 0
     problems: list[Problem] = field(default_factory=list)
@@ -88,6 +96,7 @@ class ImportResult:
             "read": self.read,
             "inserted": self.inserted,
             "updated": self.updated,
+            "outdated": self.outdated,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "filtered": self.filtered,
@@ -106,6 +115,7 @@ def import_file(
     observed_at: datetime | None = None,
     chunk_rows: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    encoding: str | None = None,
 ) -> ImportResult:
     """Import a CSV, TSV, JSON, JSON Lines, Parquet or Excel file into a table.
 
@@ -133,6 +143,9 @@ def import_file(
     progress
         Called as ``progress(bytes_read, file_size)`` after each chunk of a file
         read in chunks.
+    encoding
+        The text encoding of a CSV, TSV or JSON file, such as ``cp932``, when
+        detection gets it wrong. By default it is detected.
 
     Returns
     -------
@@ -160,6 +173,8 @@ def import_file(
     True
     """
     _check_table(table)
+    if encoding is not None:
+        encoding = check_encoding(encoding, workspace.locale)
     rules = (
         load_mapping(mapping, table, locale=workspace.locale)
         if mapping is not None
@@ -177,10 +192,11 @@ def import_file(
             observed_at=observed_at,
             chunk_rows=chunk_rows or streaming.DEFAULT_CHUNK_ROWS,
             progress=progress,
+            encoding=encoding,
         )
     else:
         with streaming.collection_paused():
-            source = read_source(path, locale=workspace.locale)
+            source = read_source(path, locale=workspace.locale, encoding=encoding)
         result = import_source(
             db, workspace, table, source, rules=rules, observed_at=observed_at
         )
@@ -248,6 +264,7 @@ def prepare_rows(
         locale=workspace.locale,
         number_format=rules.spec.number_format(),
         yen_backslash=source.encoding in YEN_BACKSLASH_ENCODINGS,
+        lines=lines,
     )
     return PreparedRows(kept, mapped, raw, lines, extra, rejections, typed)
 
@@ -263,6 +280,7 @@ def import_source(
     before_commit: Callable[[Database, ImportResult], None] | None = None,
     keep_unknown_users: bool = False,
     line_groups: np.ndarray | None = None,
+    conflicting_repeats: Literal["reject", "duplicate"] = "reject",
 ) -> ImportResult:
     """Import rows already read into a :class:`SourceRows`, as one batch.
 
@@ -274,7 +292,11 @@ def import_source(
     The result's ``outcomes`` gives each source line's outcome. ``line_groups``
     gives the group of each line (line n is in group ``line_groups[n - 1]``) when
     the source joins several files, such as the requests of one transaction: the
-    derived event ids then number identical rows within each group only. See
+    derived event ids then number identical rows within each group only.
+    ``conflicting_repeats`` says what becomes of a row whose key an earlier row of
+    the source has with other values: ``"reject"`` it, or count it as a
+    ``"duplicate"``, as Segment does with a repeated ``messageId`` whatever the
+    content (Segment's guide "Handling Duplicate Data"). See
     :func:`import_file` for the other parameters and the errors.
     """
     _check_table(table)
@@ -308,10 +330,21 @@ def import_source(
     try:
         if table == "events":
             _resolve_partners(db, typed, rejections, locale, keep_unknown_users)
-        valid = ~rejections.mask
-        new, changed = _store_rows(
-            db, table, typed, valid, provided, batch_id, observed_at or started
+        stored = _store_rows(
+            db,
+            table,
+            typed,
+            rejections,
+            lines,
+            provided,
+            batch_id,
+            observed_at or started,
+            locale,
+            line_groups,
+            conflicting_repeats,
         )
+        new, changed = stored.new, stored.changed
+        valid = ~rejections.mask
         problems = _problems(source, raw, lines, rejections)
         _store_rejected(db, batch_id, source, problems)
         result = ImportResult(
@@ -322,6 +355,7 @@ def import_source(
             read=source.read,
             inserted=int(new.sum()),
             updated=int(changed.sum()),
+            outdated=stored.outdated,
             duplicates=int(valid.sum() - new.sum() - changed.sum()),
             rejected=len(problems),
             filtered=int(len(source.frame) - len(raw)),
@@ -348,7 +382,22 @@ def import_source(
         result.rejected,
         result.filtered,
     )
+    log_outdated(result)
     return result
+
+
+def log_outdated(result: ImportResult) -> None:
+    """Log how many updated rows were older than the stored records."""
+    if result.outdated:
+        logger.info(
+            "%d of the %d updated rows of %s were observed before the latest "
+            "history of their %s; they were added to the history and the stored "
+            "rows kept their newer values",
+            result.outdated,
+            result.updated,
+            result.file,
+            result.table,
+        )
 
 
 def _outcomes(
@@ -381,25 +430,78 @@ def _provided_columns(table: str, mapped: MappedRows, extra: pd.DataFrame) -> li
     return provided
 
 
+@dataclass
+class StoredRows:
+    """The masks of the inserted and updated rows, and the outdated count."""
+
+    new: np.ndarray
+    changed: np.ndarray
+    outdated: int
+
+
 def _store_rows(
     db: Database,
     table: str,
     typed: TypedRows,
-    valid: np.ndarray,
+    rejections: Rejections,
+    lines: np.ndarray,
     provided: list[str],
     batch_id: str,
     observed_at: datetime,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Insert new rows and update changed stored rows; return both masks."""
+    locale: str,
+    line_groups: np.ndarray | None = None,
+    conflicting_repeats: Literal["reject", "duplicate"] = "reject",
+) -> StoredRows:
+    """Insert new rows and update changed stored rows.
+
+    A row whose key an earlier row of the file has is a duplicate when its values
+    are the same, and is added to ``rejections`` otherwise (a duplicate too with
+    ``conflicting_repeats="duplicate"``). With ``line_groups``
+    (see :func:`import_source`), only an earlier row of the same group rejects a
+    row: a row of another group is as if stored already.
+    """
+    valid = ~rejections.mask
     repeated, stored = find_stored(db, table, typed.columns, valid)
+    if repeated.any() and conflicting_repeats == "reject":
+        involved = valid & typed.columns[KEYS[table]].duplicated(keep=False).to_numpy()
+        repeats = find_repeats(
+            db, table, repeat_rows(table, typed, involved, lines), provided
+        )
+        first_indexes = None
+        if line_groups is not None:
+            groups = np.asarray(line_groups)
+            row_lines = np.asarray(lines)[repeats.rows]
+            repeats = repeats.select(
+                groups[row_lines - 1] == groups[repeats.first_lines - 1]
+            )
+            # The groups are requests, so a reason names the first row's index
+            # in its request rather than its line in the joined source.
+            group_starts = pd.Series(np.arange(len(groups))).groupby(groups).min()
+            first_indexes = (repeats.first_lines - 1) - group_starts.reindex(
+                groups[repeats.first_lines - 1]
+            ).to_numpy()
+        reject_repeats(
+            table,
+            typed.columns,
+            repeats,
+            rejections,
+            locale,
+            first_indexes=first_indexes,
+        )
+        valid = ~rejections.mask
     new = valid & ~repeated & ~stored
     changed = np.zeros(len(valid), dtype=bool)
+    # The updated rows whose history record_*_history copies from the stored rows.
+    current = np.zeros(len(valid), dtype=bool)
     if table in UPDATABLE and stored.any():
         candidates = to_arrow(table, typed, stored)
         candidates = candidates.append_column(
             "row_number", pa.array(np.flatnonzero(stored), pa.int64())
         )
-        changed[apply_updates(db, table, candidates, provided, batch_id)] = True
+        updates = apply_updates(db, table, candidates, provided, batch_id, observed_at)
+        changed[updates.changed] = True
+        current[updates.changed] = True
+        current[updates.outdated] = False
     rows = to_arrow(table, typed, new)
     rows = rows.append_column("batch_id", pa.repeat(batch_id, rows.num_rows))
     db.insert_arrow(table, rows)
@@ -409,7 +511,7 @@ def _store_rows(
             db, partner_ids[new].tolist(), "inserted", observed_at, batch_id
         )
         record_partner_history(
-            db, partner_ids[changed].tolist(), "updated", observed_at, batch_id
+            db, partner_ids[current].tolist(), "updated", observed_at, batch_id
         )
     if table == "deals":
         deal_ids = typed.columns["deal_id"]
@@ -417,12 +519,16 @@ def _store_rows(
             db, deal_ids[new].tolist(), "inserted", observed_at, batch_id
         )
         record_deal_history(
-            db, deal_ids[changed].tolist(), "updated", observed_at, batch_id
+            db, deal_ids[current].tolist(), "updated", observed_at, batch_id
         )
-    return new, changed
+    return StoredRows(new, changed, int(changed.sum() - current.sum()))
 
 
 def _check_required_columns(table: str, source: SourceRows, mapped: MappedRows) -> None:
+    if not source.columns and source.read == 0:
+        # An empty JSON Lines file or JSON array imports nothing, as a CSV file
+        # with only its header does.
+        return
     present = set(mapped.specs)
     missing = [name for name in REQUIRED_COLUMNS[table] if name not in present]
     if table == "events" and not {"partner_id", "user_id"} & present:

@@ -15,17 +15,59 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic_core import PydanticCustomError
 
 from partnerlift.errors import ConfigError, Problem, SchemaError
 from partnerlift.ingest.readers import SourceRows
-from partnerlift.ingest.values import locale_separators
-from partnerlift.settings.messages import text
+from partnerlift.ingest.values import LOCALE_SEPARATORS, locale_separators
+from partnerlift.settings.messages import register, text
 from partnerlift.settings.yamlfile import YamlDocument, load_yaml, parse_model
 from partnerlift.store.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 TIME_FIELDS = {"occurred_at", "joined_at", "created_at", "closed_at"}
 TIME_FIELDS |= {"valid_from", "valid_to"}
 NUMBER_FIELDS = {"quantity", "amount", "pages", "duration_s"}
+
+# Reasons of the validators below. Each is raised as a PydanticCustomError whose
+# type is the message id, so load_mapping reports it in its locale.
+register(
+    {
+        "ingest.mapping_one_source": {
+            "en": "Give exactly one of 'column' or 'constant'.",
+            "ja": "'column' と 'constant' のどちらか一方だけを書いてください。",
+        },
+        "ingest.mapping_offset_or_format": {
+            "en": "Give either 'day_offset' or 'date_format', not both.",
+            "ja": "'day_offset' と 'date_format' はどちらか一方だけを書いてください。",
+        },
+        "ingest.mapping_strict_or_otherwise": {
+            "en": "Give either 'strict' or 'otherwise', not both.",
+            "ja": "'strict' と 'otherwise' はどちらか一方だけを書いてください。",
+        },
+        "ingest.mapping_unknown_locale": {
+            "en": "Unknown number locale {locale!r}. Use one of: {known}.",
+            "ja": "数値のロケール {locale!r} は使えません。次のいずれかを使って"
+            "ください: {known}。",
+        },
+    }
+)
+
+
+def _invalid(message_id: str, **context: object) -> PydanticCustomError:
+    """Return a validation error whose type is ``message_id``, with the English
+    text as pydantic's message and ``context`` for the text in other languages."""
+    return PydanticCustomError(message_id, text(message_id, "en", **context), context)
+
+
+def _check_number_locale(locale: str) -> None:
+    """Raise a validation error if ``locale`` is no number locale."""
+    try:
+        locale_separators(locale)
+    except ValueError:
+        known = ", ".join(sorted(LOCALE_SEPARATORS))
+        raise _invalid(
+            "ingest.mapping_unknown_locale", locale=locale, known=known
+        ) from None
 
 
 def _scalar_text(value: Any) -> Any:
@@ -67,7 +109,7 @@ class NumberFormat(BaseModel):
     @model_validator(mode="after")
     def _known_locale(self) -> NumberFormat:
         if self.locale is not None:
-            locale_separators(self.locale)
+            _check_number_locale(self.locale)
         return self
 
     def separators(self) -> tuple[str | None, str]:
@@ -102,11 +144,11 @@ class ColumnSpec(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> ColumnSpec:
         if (self.column is None) == (self.constant is None):
-            raise ValueError("give exactly one of 'column' or 'constant'")
+            raise _invalid("ingest.mapping_one_source")
         if self.day_offset and self.date_format:
-            raise ValueError("give either 'day_offset' or 'date_format', not both")
+            raise _invalid("ingest.mapping_offset_or_format")
         if self.strict and self.otherwise is not None:
-            raise ValueError("give either 'strict' or 'otherwise', not both")
+            raise _invalid("ingest.mapping_strict_or_otherwise")
         return self
 
     def date_formats(self) -> list[str]:
@@ -134,7 +176,7 @@ class MappingFile(BaseModel):
     @model_validator(mode="after")
     def _known_locale(self) -> MappingFile:
         if self.locale is not None:
-            locale_separators(self.locale)
+            _check_number_locale(self.locale)
         return self
 
     def number_format(self) -> NumberFormat | None:
@@ -368,6 +410,10 @@ def check_required_columns(table: str, source: SourceRows, provided: set[str]) -
     SchemaError
         With one problem per missing field, naming the file and its columns.
     """
+    if not source.columns and source.read == 0:
+        # An empty JSON Lines file or JSON array has no keys to check, as a CSV
+        # file with only its header has no rows: both import nothing.
+        return
     locale = source.locale
     missing = [name for name in REQUIRED_COLUMNS[table] if name not in provided]
     if table == "events" and not {"partner_id", "user_id"} & provided:

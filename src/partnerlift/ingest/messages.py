@@ -15,6 +15,34 @@ register(
             "ja": "partner_id と user_id がどちらもありません。イベントには"
             "どちらかが必要です。",
         },
+        "ingest.unknown_encoding_name": {
+            "en": "Unknown encoding {name!r}. Use a name such as utf-8, cp932, "
+            "utf-16 or latin-1.",
+            "ja": "文字コード {name!r} は不明です。utf-8、cp932、utf-16、latin-1 "
+            "などの名前を指定してください。",
+        },
+        "ingest.not_in_encoding": {
+            "en": "{path}: the bytes near position {position} are not valid "
+            "{encoding}. Check the encoding given with --encoding, or leave it out "
+            "to detect it.",
+            "ja": "{path}: 位置 {position} 付近のバイトが {encoding} として正しく"
+            "ありません。--encoding で指定した文字コードを確認するか、指定を外して"
+            "自動判定にしてください。",
+        },
+        "ingest.lone_surrogate": {
+            "en": "Invalid text: a \\ud800 to \\udfff escape stands alone, which is "
+            "no Unicode character. Fix the record where it was written.",
+            "ja": "テキストが不正です。\\ud800 から \\udfff のエスケープが単独で"
+            "使われていて、Unicode の文字になりません。書き出した側でレコードを"
+            "直してください。",
+        },
+        "ingest.timestamp_out_of_range": {
+            "en": "Timestamp out of range: use a date from 1900 to 2199. For no end "
+            "of validity, leave valid_to empty or write 9999-12-31.",
+            "ja": "日時が範囲外です。1900 年から 2199 年までの日付にしてください。"
+            "有効期間に終わりがないときは、valid_to を空にするか 9999-12-31 と"
+            "書いてください。",
+        },
         "ingest.bad_timestamp": {
             "en": "Invalid timestamp: expected ISO 8601 such as "
             "'2024-04-01T09:30:00+09:00' or '2024-04-01', or a date such as "

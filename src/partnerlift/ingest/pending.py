@@ -106,6 +106,16 @@ register(
             "所属していません。users ファイルのこのユーザーの valid_from と "
             "valid_to を確認してください。",
         },
+        "pending.ready": {
+            "en": "User {actor!r} is known now, but these statements are no events "
+            "yet, because the users import that added the user stopped before it "
+            "replayed them. 'partnerlift imports pending' or the next import turns "
+            "them into events.",
+            "ja": "ユーザー {actor!r} は登録済みですが、このユーザーを追加した users "
+            "のインポートが再処理の前に止まったため、これらのステートメントはまだ"
+            "イベントではありません。'partnerlift imports pending' または次の"
+            "インポートでイベントになります。",
+        },
         "pending.title": {
             "en": "Records waiting for their users",
             "ja": "ユーザー待ちの記録",
@@ -416,9 +426,14 @@ def list_pending(
     to do, in ``locale``, by default the workspace's), ``count``, and ``first`` and
     ``last``: the earliest and latest record's local time in the workspace's zone,
     as ISO 8601 text.
+
+    Statements whose actor is a user of a partner now but that are no events yet
+    are listed with the reason ``ready``: a users import stopped between storing
+    the users and :func:`replay_pending`, which turns them into events.
     """
     locale = locale or workspace.locale
-    _, statements = classify_statements(db, workspace)
+    ready, statements = classify_statements(db, workspace)
+    statements = statements + _ready_records(ready, workspace)
     groups: dict[tuple[str, str, str, str], list[datetime]] = {}
     for record in statements:
         key = (record.kind, record.source, record.actor, record.reason)
@@ -432,6 +447,23 @@ def list_pending(
         key = (record.kind, record.source, record.actor, record.reason)
         rows.append(_row(key, count, first, last, locale))
     return rows
+
+
+def _ready_records(ready: list[Statement], workspace: Workspace) -> list[PendingRecord]:
+    """Return a ``ready`` record for each statement that can become an event now."""
+    if not ready:
+        return []
+    _, occurred = convertible(ready, workspace)
+    return [
+        PendingRecord(
+            "statement",
+            statement.cells["source"] or "",
+            str(statement.cells["user_id"]),
+            "ready",
+            occurred.iloc[index].to_pydatetime(),
+        )
+        for index, statement in enumerate(ready)
+    ]
 
 
 def _row(

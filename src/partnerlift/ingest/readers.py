@@ -7,6 +7,7 @@ the rows that could not be split into fields at all.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -37,7 +38,18 @@ _STRICT_ENCODINGS = ("utf-8-sig", "cp932")
 
 # Encodings in which the byte 0x5C is the yen sign although Python decodes it as a
 # backslash, as Windows and Excel write Japanese text.
-YEN_BACKSLASH_ENCODINGS = frozenset({"cp932", "shift_jis", "ms932", "windows-31j"})
+# Plain ASCII is among them: CP932 text without Japanese characters is ASCII, and a
+# backslash before an amount has no other meaning.
+YEN_BACKSLASH_ENCODINGS = frozenset(
+    {"cp932", "shift_jis", "ms932", "windows-31j", "ascii"}
+)
+
+# Characters that CP932 bytes decode to when read as UTF-8 by chance: CP932's rows
+# 0xED and 0xEE (such as 﨑 and 德) give Hangul syllables or private-use characters.
+# Their presence in text that is also valid CP932 marks the text as CP932.
+_CP932_AS_UTF8 = re.compile(
+    "[\u0080-\u009f\u1100-\u11ff\u3130-\u318f\uac00-\ud7ff\ue000-\uf8ff]"
+)
 
 # The first line of a footer that CRM report exports append after the data, such as
 # Salesforce's "Grand Totals (12 records)" and copyright lines.
@@ -97,10 +109,12 @@ def detect_encoding(
     """Return the text encoding of ``data``, read from the file ``path`` if given.
 
     UTF-16 comes first (by its byte order mark, as Excel's "Unicode text" export
-    writes it, or by the zero bytes of mostly ASCII text without one), then strict
-    UTF-8 (with or without a byte order mark), then CP932, then the guess of
-    charset-normalizer. ``utf-8-sig`` is returned only when the data starts with a
-    byte order mark.
+    writes it, or by the zero bytes of mostly ASCII text without one), then plain
+    ASCII (``ascii``), then strict UTF-8 (with or without a byte order mark), then
+    CP932, then the guess of charset-normalizer. ``utf-8-sig`` is returned only
+    when the data starts with a byte order mark. Text valid in both UTF-8 and CP932
+    is CP932 when its UTF-8 reading has Hangul, private-use or control characters,
+    which is what CP932's rarer kanji such as 﨑 and 德 turn into.
 
     Raises
     ------
@@ -111,11 +125,15 @@ def detect_encoding(
     utf16 = _detect_utf16(data)
     if utf16 is not None:
         return utf16
+    if data.isascii():
+        return "ascii"
     for encoding in _STRICT_ENCODINGS:
         try:
-            data.decode(encoding)
+            decoded = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if encoding == "utf-8-sig" and _is_cp932_by_chance(data, decoded):
+            return "cp932"
         if encoding == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf"):
             return "utf-8"
         return encoding
@@ -125,6 +143,36 @@ def detect_encoding(
             raise InputError(text("ingest.unknown_encoding", locale))
         raise InputError(text("ingest.unknown_encoding_of", locale, path=path))
     return str(guess.encoding)
+
+
+def _is_cp932_by_chance(data: bytes, decoded: str) -> bool:
+    """Return whether ``data``, valid UTF-8 as ``decoded``, is CP932 text that
+    happens to be valid UTF-8 too, as the names 﨑山 and 德永 are."""
+    if data.startswith(b"\xef\xbb\xbf") or not _CP932_AS_UTF8.search(decoded):
+        return False
+    try:
+        data.decode("cp932")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def has_lone_surrogate(value: object) -> bool:
+    """Return whether a parsed JSON value has a text with a lone surrogate, which
+    JSON's ``\\ud800`` escapes can write but no Unicode text holds."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(
+            has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(has_lone_surrogate(item) for item in value)
+    return False
 
 
 def _detect_utf16(data: bytes) -> str | None:
@@ -144,7 +192,9 @@ def _detect_utf16(data: bytes) -> str | None:
     return None
 
 
-def read_source(path: str | Path, *, locale: str = "en") -> SourceRows:
+def read_source(
+    path: str | Path, *, locale: str = "en", encoding: str | None = None
+) -> SourceRows:
     """Read a data file by its suffix.
 
     ``.jsonl`` and ``.ndjson`` are JSON Lines; ``.json`` is a JSON array of objects
@@ -178,7 +228,10 @@ def read_source(path: str | Path, *, locale: str = "en") -> SourceRows:
         ".xlsx": read_xlsx,
         ".xlsm": read_xlsx,
     }
-    return readers.get(suffix, read_csv)(path, locale)
+    reader = readers.get(suffix, read_csv)
+    if encoding is not None and reader not in (read_xlsx, read_parquet):
+        return reader(path, locale, encoding=encoding)
+    return reader(path, locale)
 
 
 def _check_single_encoding(
@@ -192,11 +245,12 @@ def _check_single_encoding(
         if line.isascii():
             continue
         try:
-            line.decode("utf-8")
+            decoded = line.decode("utf-8")
         except UnicodeDecodeError:
             other_line = other_line or number
         else:
-            utf8_line = utf8_line or number
+            if not _is_cp932_by_chance(line, decoded):
+                utf8_line = utf8_line or number
         if utf8_line and other_line:
             raise InputError(
                 text(
@@ -209,13 +263,42 @@ def _check_single_encoding(
             )
 
 
-def _decode(path: Path, locale: str) -> tuple[str, str]:
+def check_encoding(name: str, locale: str = "en") -> str:
+    """Return the codec name of an encoding that a user named.
+
+    Raises
+    ------
+    InputError
+        If Python knows no encoding of that name.
+    """
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        message = text("ingest.unknown_encoding_name", locale, name=name)
+        raise InputError(message) from None
+
+
+def _decode(
+    path: Path, locale: str, encoding: str | None = None
+) -> tuple[str, str]:
     data = path.read_bytes()
-    encoding = detect_encoding(data, path=path, locale=locale)
-    if encoding == "cp932":
-        _check_single_encoding(data, path, locale=locale)
+    if encoding is None:
+        encoding = detect_encoding(data, path=path, locale=locale)
+        if encoding == "cp932":
+            _check_single_encoding(data, path, locale=locale)
     logger.info("Reading %s as %s", path, encoding)
-    content = data.decode(encoding)
+    try:
+        content = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise InputError(
+            text(
+                "ingest.not_in_encoding",
+                locale,
+                path=path,
+                position=error.start,
+                encoding=encoding,
+            )
+        ) from None
     # UTF-16 without a byte order mark in the file still decodes to one with
     # "utf-16-le"; drop it as utf-8-sig does.
     return content.removeprefix("\ufeff"), encoding
@@ -233,7 +316,11 @@ def _sniff_delimiter(content: str) -> str:
 
 
 def read_csv(
-    path: Path, locale: str = "en", *, delimiter: str | None = None
+    path: Path,
+    locale: str = "en",
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> SourceRows:
     """Read delimited text; line numbers count line breaks inside quoted fields.
 
@@ -242,7 +329,7 @@ def read_csv(
     line, then lines of one field each such as "Grand Totals (3 records)" or a
     copyright) is skipped and counted in :attr:`SourceRows.footer`.
     """
-    content, encoding = _decode(path, locale)
+    content, encoding = _decode(path, locale, encoding)
     if delimiter is None:
         delimiter = _sniff_delimiter(content)
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
@@ -306,9 +393,11 @@ def _footer_start(records: list[tuple[int, list[str]]], width: int) -> int:
     return len(records)
 
 
-def read_tsv(path: Path, locale: str = "en") -> SourceRows:
+def read_tsv(
+    path: Path, locale: str = "en", *, encoding: str | None = None
+) -> SourceRows:
     """Read a tab-separated file, as :func:`read_csv` does."""
-    return read_csv(path, locale, delimiter="\t")
+    return read_csv(path, locale, delimiter="\t", encoding=encoding)
 
 
 def _cell_text(value: Any) -> str | None:
@@ -323,9 +412,11 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
-def read_jsonl(path: Path, locale: str = "en") -> SourceRows:
+def read_jsonl(
+    path: Path, locale: str = "en", *, encoding: str | None = None
+) -> SourceRows:
     """Read JSON Lines: one object a line; a line that is not an object is rejected."""
-    content, encoding = _decode(path, locale)
+    content, encoding = _decode(path, locale, encoding)
     records: list[dict[str, str | None]] = []
     lines: list[int] = []
     malformed: list[MalformedRow] = []
@@ -344,6 +435,10 @@ def read_jsonl(path: Path, locale: str = "en") -> SourceRows:
                 MalformedRow(number, text("ingest.not_object", locale), line)
             )
             continue
+        if "\\u" in line and has_lone_surrogate(record):
+            reason = text("ingest.lone_surrogate", locale)
+            malformed.append(MalformedRow(number, reason, line))
+            continue
         cells = {str(key).strip(): _cell_text(value) for key, value in record.items()}
         columns.update(dict.fromkeys(cells))
         records.append(cells)
@@ -355,7 +450,9 @@ def read_jsonl(path: Path, locale: str = "en") -> SourceRows:
     )
 
 
-def read_json(path: Path, locale: str = "en") -> SourceRows:
+def read_json(
+    path: Path, locale: str = "en", *, encoding: str | None = None
+) -> SourceRows:
     """Read a JSON array of objects, or JSON Lines when the file is not an array.
 
     Each object's line is the line where it starts. An element that is not an
@@ -366,9 +463,9 @@ def read_json(path: Path, locale: str = "en") -> SourceRows:
     InputError
         If the array is not valid JSON; the message gives the line.
     """
-    content, encoding = _decode(path, locale)
+    content, encoding = _decode(path, locale, encoding)
     if not content.lstrip().startswith("["):
-        return read_jsonl(path, locale)
+        return read_jsonl(path, locale, encoding=encoding)
     decoder = json.JSONDecoder()
     records: list[dict[str, str | None]] = []
     lines: list[int] = []
@@ -396,7 +493,11 @@ def read_json(path: Path, locale: str = "en") -> SourceRows:
             )
             problem = Problem(str(path), error.lineno, None, None, error.msg)
             raise InputError(message, [problem]) from None
-        if isinstance(element, dict):
+        if isinstance(element, dict) and has_lone_surrogate(element):
+            raw = content[position:end]
+            reason = text("ingest.lone_surrogate", locale)
+            malformed.append(MalformedRow(line, reason, raw))
+        elif isinstance(element, dict):
             cells = {
                 str(key).strip(): _cell_text(value) for key, value in element.items()
             }

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +57,7 @@ def import_segment(
     source: str,
     default_type: str | None = None,
     received_at: datetime | None = None,
+    before_commit: Callable[[Database, SegmentResult], None] | None = None,
 ) -> SegmentResult:
     """Import Segment messages as one batch; every message gets an outcome.
 
@@ -64,6 +65,8 @@ def import_segment(
     ``default_type`` is the type of messages without one (the endpoint's type).
     A message without a type, a user (``userId`` or ``anonymousId``) or, for a
     track call, an ``event`` name is rejected with the reason.
+    ``before_commit(db, result)`` runs inside the batch's transaction once every
+    message has its outcome, for callers that store more, such as the response.
     """
     received_at = received_at or datetime.now(UTC).replace(tzinfo=None)
     outcomes: list[dict[str, Any]] = [{} for _ in messages]
@@ -97,6 +100,14 @@ def import_segment(
             }
         if anonymous:
             attach_identified(db, anonymous)
+        problems = {problem.line: problem.reason for problem in result.problems}
+        for line, index in enumerate(event_index, start=1):
+            outcome = {"index": index, "status": result.outcomes.get(line, "rejected")}
+            if line in problems:
+                outcome["reason"] = problems[line]
+            outcomes[index] = outcome
+        if before_commit is not None:
+            before_commit(db, SegmentResult(outcomes, result))
 
     result = import_source(
         db,
@@ -105,18 +116,13 @@ def import_segment(
         rows,
         before_commit=link,
         keep_unknown_users=True,
+        conflicting_repeats="duplicate",
     )
     if any(kind == "group" for _, _, kind in links):
         # A group call can add a user, whose pending xAPI statements become events.
         from partnerlift.ingest.pending import replay_pending  # imports this module
 
         replay_pending(db, workspace)
-    problems = {problem.line: problem.reason for problem in result.problems}
-    for line, index in enumerate(event_index, start=1):
-        outcome = {"index": index, "status": result.outcomes.get(line, "rejected")}
-        if line in problems:
-            outcome["reason"] = problems[line]
-        outcomes[index] = outcome
     return SegmentResult(outcomes, result)
 
 

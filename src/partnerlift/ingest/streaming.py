@@ -15,8 +15,9 @@ file:
   report footer at the end of the file is still recognised and skipped.
 - The repeat number of identical events, which is part of the derived event id,
   counts the identical rows of earlier chunks (kept as sorted 64-bit hashes).
-- A key repeated from an earlier chunk is a duplicate, as in the whole file, and
-  not an update of the row staged by that chunk.
+- A key repeated from an earlier chunk is compared with the row staged by that
+  chunk, as in the whole file: a duplicate when the values are the same, and
+  rejected with the line of the staged row otherwise.
 
 What still grows with the file is 16 bytes for each distinct event without an id,
 and, when the rows are stored, DuckDB's index of the table's keys
@@ -31,6 +32,7 @@ import gc
 import io
 import json
 import logging
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -53,6 +55,7 @@ from partnerlift.ingest.importer import (
     _rejected_table,
     _resolve_partners,
     _store_batch,
+    log_outdated,
     prepare_rows,
 )
 from partnerlift.ingest.mapping import Mapping
@@ -67,15 +70,19 @@ from partnerlift.ingest.readers import (
     _is_blank,
     _sniff_delimiter,
     detect_encoding,
+    has_lone_surrogate,
 )
 from partnerlift.ingest.snapshots import (
     KEYS,
     UPDATABLE,
     _key_condition,
     apply_updates,
+    find_repeats,
     find_stored,
     record_deal_history,
     record_partner_history,
+    reject_repeats,
+    repeat_rows,
 )
 from partnerlift.ingest.tables import (
     derive_event_ids,
@@ -160,6 +167,7 @@ def import_streamed(
     observed_at: datetime | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> ImportResult:
     """Import a CSV, TSV or JSON Lines file chunk by chunk, as one batch.
 
@@ -178,6 +186,8 @@ def import_streamed(
         The number of data rows to read, convert and check at a time.
     progress
         Called as ``progress(bytes_read, file_size)`` after each chunk.
+    encoding
+        The file's text encoding, detected when not given.
 
     Returns
     -------
@@ -210,11 +220,13 @@ def import_streamed(
     started = datetime.now(UTC).replace(tzinfo=None)
     batch_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     result = ImportResult(batch_id, table, str(path), "", 0, 0, 0, 0, 0)
-    chunks = iter_chunks(path, workspace.locale, chunk_rows, progress)
+    chunks = iter_chunks(path, workspace.locale, chunk_rows, progress, encoding)
     # DuckDB draws a progress bar on the terminal for long statements, which would
     # mix with the command's output.
     db.raw.execute("SET enable_progress_bar = false")
-    with tempfile.TemporaryDirectory(prefix=".import-", dir=db.path.parent) as folder:
+    prefix = f".{db.path.stem}.import-"
+    _remove_stale_stages(db.path.parent, prefix)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=db.path.parent) as folder:
         stage = _Stage(db, table, batch_id, Path(folder))
         with collection_paused():
             for source in chunks:
@@ -245,6 +257,18 @@ def import_streamed(
     return result
 
 
+def _remove_stale_stages(folder: Path, prefix: str) -> None:
+    """Remove the staging folders that an import killed before its end left.
+
+    The open database is this process's alone, so no other import of it is
+    running.
+    """
+    for stale in folder.glob(f"{prefix}*"):
+        if stale.is_dir():
+            logger.info("Removing %s, left by an import that did not finish", stale)
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 @contextmanager
 def collection_paused() -> Iterator[None]:
     """Pause Python's automatic garbage collection while rows are read, and
@@ -270,7 +294,7 @@ class _Stage:
 
     The repeat counts of identical events are kept in memory, 16 bytes for each
     distinct event. A row whose key a row of an earlier chunk has is found in the
-    staged files.
+    staged files, which keep each row's source line in the column ``_line``.
     """
 
     def __init__(self, db: Database, table: str, batch_id: str, folder: Path) -> None:
@@ -321,14 +345,7 @@ class _Stage:
         self.seen_counts = np.insert(counts, place[~known], numbers[~known])
         return earlier
 
-    def repeated_earlier(
-        self, columns: pd.DataFrame, checked: np.ndarray
-    ) -> np.ndarray:
-        """Mark the ``checked`` rows whose key a valid row of an earlier chunk has."""
-        repeated = np.zeros(len(checked), dtype=bool)
-        files = self.row_files + self.candidate_files
-        if not files or not checked.any():
-            return repeated
+    def _key_lookup(self, columns: pd.DataFrame, checked: np.ndarray) -> pa.Table:
         rows = np.flatnonzero(checked)
         lookup: dict[str, pa.Array] = {"row_number": pa.array(rows, pa.int64())}
         for key in self.keys:
@@ -338,8 +355,18 @@ class _Stage:
                 )
             else:
                 lookup[key] = pa.array(columns[key].iloc[rows].tolist(), pa.string())
+        return pa.table(lookup)
+
+    def repeated_earlier(
+        self, columns: pd.DataFrame, checked: np.ndarray
+    ) -> np.ndarray:
+        """Mark the ``checked`` rows whose key a valid row of an earlier chunk has."""
+        repeated = np.zeros(len(checked), dtype=bool)
+        files = self.row_files + self.candidate_files
+        if not files or not checked.any():
+            return repeated
         raw = self.db.raw
-        raw.register("_chunk_keys", pa.table(lookup))
+        raw.register("_chunk_keys", self._key_lookup(columns, checked))
         try:
             condition = _key_condition(self.keys, "k", "s")
             key_columns = ", ".join(self.keys)
@@ -352,6 +379,21 @@ class _Stage:
             raw.unregister("_chunk_keys")
         repeated[[row for (row,) in found]] = True
         return repeated
+
+    def earlier_rows(self, columns: pd.DataFrame, checked: np.ndarray) -> pa.Table:
+        """Return the staged rows of earlier chunks with the keys of the
+        ``checked`` rows."""
+        raw = self.db.raw
+        raw.register("_chunk_keys", self._key_lookup(columns, checked))
+        try:
+            condition = _key_condition(self.keys, "k", "s")
+            scan = self._scan(self.row_files + self.candidate_files)
+            return raw.sql(
+                f"SELECT s.* FROM {scan} s WHERE EXISTS "
+                f"(SELECT 1 FROM _chunk_keys k WHERE {condition})"
+            ).to_arrow_table()
+        finally:
+            raw.unregister("_chunk_keys")
 
     def add_chunk(
         self,
@@ -386,8 +428,23 @@ class _Stage:
         valid = ~rejections.mask
         columns = typed.columns
         repeated, stored = find_stored(self.db, table, columns, valid)
-        repeated |= self.repeated_earlier(columns, valid & ~repeated & given)
-        stored &= ~repeated
+        # Derived event ids count the rows of earlier chunks, so only given ids
+        # are looked up there.
+        earlier = self.repeated_earlier(columns, valid & given)
+        involved = valid & columns[self.keys].duplicated(keep=False).to_numpy()
+        involved |= earlier
+        if involved.any():
+            repeats = find_repeats(
+                self.db,
+                table,
+                repeat_rows(table, typed, involved, lines, self.offset),
+                list(self.provided),
+                self.earlier_rows(columns, earlier) if earlier.any() else None,
+            )
+            reject_repeats(table, columns, repeats, rejections, locale, self.offset)
+            valid = ~rejections.mask
+        repeated = (repeated | earlier) & valid
+        stored &= valid & ~repeated
         new = valid & ~repeated & ~stored
         if new.any():
             rows = to_arrow(table, typed, new)
@@ -395,12 +452,16 @@ class _Stage:
                 "batch_id", pa.repeat(self.batch_id, rows.num_rows)
             )
             self.row_columns.update(dict.fromkeys(rows.column_names))
+            rows = rows.append_column("_line", pa.array(lines[new], pa.int64()))
             self._write(self.row_files, "rows", rows)
         if table in UPDATABLE and stored.any():
             candidates = to_arrow(table, typed, stored)
             candidates = candidates.append_column(
                 "row_number",
                 pa.array(self.offset + np.flatnonzero(stored), pa.int64()),
+            )
+            candidates = candidates.append_column(
+                "_line", pa.array(lines[stored], pa.int64())
             )
             self._write(self.candidate_files, "candidates", candidates)
         problems = _problems(source, raw, lines, rejections)
@@ -442,13 +503,16 @@ class _Stage:
                 [pq.read_table(path) for path in self.candidate_files],
                 promote_options="default",
             )
-            changed = apply_updates(
-                db, table, candidates, list(self.provided), batch_id
+            updates = apply_updates(
+                db, table, candidates, list(self.provided), batch_id, observed_at
             )
-            result.updated = len(changed)
-            if table in ("partners", "deals") and len(changed):
+            result.updated = len(updates.changed)
+            result.outdated = len(updates.outdated)
+            # apply_updates writes the history of the outdated rows itself.
+            current = np.setdiff1d(updates.changed, updates.outdated)
+            if table in ("partners", "deals") and len(current):
                 numbers = candidates.column("row_number").to_numpy()
-                picked = np.isin(numbers, changed)
+                picked = np.isin(numbers, current)
                 changed_ids = (
                     candidates.column(key)
                     .to_numpy(zero_copy_only=False)[picked]
@@ -465,6 +529,7 @@ class _Stage:
                 "reason, raw) SELECT batch_id, file, line, field, value, reason, raw "
                 f"FROM {self._scan(self.rejected_files)}"
             )
+        log_outdated(result)
 
 
 def iter_chunks(
@@ -472,25 +537,34 @@ def iter_chunks(
     locale: str = "en",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> Iterator[SourceRows]:
     """Yield the rows of a CSV, TSV or JSON Lines file as :class:`SourceRows` of
     about ``chunk_rows`` rows each, with the file's line numbers.
 
-    At least one chunk is yielded, empty for a file without data rows.
+    At least one chunk is yielded, empty for a file without data rows. Without
+    ``encoding``, the encoding is detected.
     """
     suffix = path.suffix.lower()
     if suffix in _JSON_LINES or suffix == ".json":
-        yield from _jsonl_chunks(path, locale, chunk_rows, progress)
+        yield from _jsonl_chunks(path, locale, chunk_rows, progress, encoding)
     else:
         delimiter = "\t" if suffix == ".tsv" else None
-        yield from _csv_chunks(path, locale, chunk_rows, progress, delimiter)
+        yield from _csv_chunks(
+            path, locale, chunk_rows, progress, delimiter, encoding
+        )
 
 
 class _TextStream:
-    """Decode a file block by block in one encoding, detected from its start."""
+    """Decode a file block by block in one encoding, detected from its start, or
+    from the first part that is not plain ASCII."""
 
     def __init__(
-        self, path: Path, progress: Progress | None, locale: str = "en"
+        self,
+        path: Path,
+        progress: Progress | None,
+        locale: str = "en",
+        encoding: str | None = None,
     ) -> None:
         self.path = path
         self.locale = locale
@@ -502,7 +576,8 @@ class _TextStream:
         if len(sample) == _SAMPLE_BYTES and b"\n" in sample:
             # Cut at a line break so that no character is cut in half.
             sample = sample[: sample.rindex(b"\n") + 1]
-        self.encoding = detect_encoding(sample, path=path, locale=locale)
+        self.encoding = encoding or detect_encoding(sample, path=path, locale=locale)
+        self.given = encoding is not None
         logger.info("Reading %s as %s in chunks", path, self.encoding)
         self.decoder = codecs.getincrementaldecoder(self.encoding)()
         self.bytes_read = 0
@@ -517,8 +592,12 @@ class _TextStream:
                 data = self.handle.read(_BLOCK_BYTES)
                 final = not data
                 self.bytes_read += len(data)
-                if self.encoding == "cp932":
+                if self.encoding == "ascii" and not data.isascii():
+                    self._decide(data)
+                if self.encoding == "cp932" and not self.given:
                     self._check_lines(data, final)
+                elif self.encoding == "ascii":
+                    self.first_line += data.count(b"\n")
                 try:
                     piece = self.decoder.decode(data, final=final)
                 except UnicodeDecodeError as error:
@@ -541,6 +620,21 @@ class _TextStream:
                     return
         finally:
             self.handle.close()
+
+    def _decide(self, data: bytes) -> None:
+        """Detect the encoding from the first block that is not plain ASCII.
+
+        A file whose first MiB is ASCII may still be CP932 or UTF-8 further on.
+        The blocks before were ASCII, which both read alike.
+        """
+        ahead = self.handle.tell()
+        sample = data + self.handle.read(_SAMPLE_BYTES)
+        self.handle.seek(ahead)
+        if b"\n" in sample:
+            sample = sample[: sample.rindex(b"\n") + 1]
+        self.encoding = detect_encoding(sample, path=self.path, locale=self.locale)
+        logger.info("Reading the rest of %s as %s", self.path, self.encoding)
+        self.decoder = codecs.getincrementaldecoder(self.encoding)()
 
     def _check_lines(self, data: bytes, final: bool) -> None:
         data = self.partial + data
@@ -575,8 +669,9 @@ def _csv_chunks(
     chunk_rows: int,
     progress: Progress | None,
     delimiter: str | None,
+    encoding: str | None = None,
 ) -> Iterator[SourceRows]:
-    stream = _TextStream(path, progress, locale)
+    stream = _TextStream(path, progress, locale, encoding)
     blocks = stream.blocks()
     try:
         head = ""
@@ -678,10 +773,12 @@ def _jsonl_lines(blocks: Iterator[str]) -> Iterator[str]:
         yield from pending.splitlines(keepends=True)
 
 
-def _jsonl_columns(path: Path, locale: str = "en") -> tuple[list[str], str]:
+def _jsonl_columns(
+    path: Path, locale: str = "en", encoding: str | None = None
+) -> tuple[list[str], str]:
     """Return the keys of all objects in the file in order of first appearance,
     which a first pass finds, so every chunk has the columns of the whole file."""
-    stream = _TextStream(path, None, locale)
+    stream = _TextStream(path, None, locale, encoding)
     columns: dict[str, None] = {}
     for line in _jsonl_lines(stream.blocks()):
         try:
@@ -694,10 +791,14 @@ def _jsonl_columns(path: Path, locale: str = "en") -> tuple[list[str], str]:
 
 
 def _jsonl_chunks(
-    path: Path, locale: str, chunk_rows: int, progress: Progress | None
+    path: Path,
+    locale: str,
+    chunk_rows: int,
+    progress: Progress | None,
+    encoding: str | None = None,
 ) -> Iterator[SourceRows]:
-    columns, _ = _jsonl_columns(path, locale)
-    stream = _TextStream(path, progress, locale)
+    columns, _ = _jsonl_columns(path, locale, encoding)
+    stream = _TextStream(path, progress, locale, encoding)
     records: list[dict[str, str | None]] = []
     lines: list[int] = []
     malformed: list[MalformedRow] = []
@@ -719,7 +820,10 @@ def _jsonl_chunks(
             reason = text("ingest.bad_json", locale, error=error.msg)
             malformed.append(MalformedRow(number, reason, line))
         else:
-            if isinstance(record, dict):
+            if "\\u" in line and has_lone_surrogate(record):
+                reason = text("ingest.lone_surrogate", locale)
+                malformed.append(MalformedRow(number, reason, line))
+            elif isinstance(record, dict):
                 records.append(
                     {
                         str(key).strip(): _cell_text(value)

@@ -27,9 +27,34 @@ from partnerlift.ingest.convert import (
 from partnerlift.ingest.mapping import MappedRows, NumberFormat
 from partnerlift.ingest.messages import text
 from partnerlift.ingest.values import amount_currencies
+from partnerlift.settings.messages import register
 from partnerlift.store.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 logger = logging.getLogger(__name__)
+
+# The maximum number of deals named by the warning on missing close dates.
+SHOWN_UNDATED_DEALS = 5
+
+register(
+    {
+        "ingest.undated_closes": {
+            "en": "{count} won or lost deals have no closed_at, so they count in "
+            "no win rate: {shown}. Fill in their close dates to count them.",
+            "ja": "受注または失注の商談 {count} 件に closed_at がないため、"
+            "どの受注率にも数えません: {shown}。数えるには closed_at にクローズ日を"
+            "入れてください。",
+        },
+        "ingest.undated_close_line": {
+            "en": "{deal_id!r} (line {line})",
+            "ja": "{deal_id!r}（{line} 行目）",
+        },
+        "ingest.undated_closes_more": {
+            "en": "and {count} more",
+            "ja": "ほか {count} 件",
+        },
+        "ingest.undated_closes_separator": {"en": ", ", "ja": "、"},
+    }
+)
 
 # The kind of every canonical field; fields not listed are text.
 FIELD_KINDS: dict[str, str] = {
@@ -89,6 +114,7 @@ def convert_fields(
     locale: str,
     number_format: NumberFormat | None = None,
     yen_backslash: bool = False,
+    lines: np.ndarray | None = None,
 ) -> TypedRows:
     """Convert the mapped text fields of ``table`` to typed columns.
 
@@ -96,7 +122,8 @@ def convert_fields(
     strict value map are recorded in ``rejections``. Their typed cells stay as
     parsed (NaT, NaN or None), so they must not be stored. ``number_format`` is the
     mapping's default for number columns; ``yen_backslash`` reads a backslash in
-    them as the yen sign.
+    them as the yen sign. ``lines`` contains the file's line number of each row,
+    and the warnings name those lines when it is given. Warnings are in ``locale``.
     """
     fields = mapped.fields
     empty = pd.Series([None] * len(fields), index=fields.index, dtype=object)
@@ -162,7 +189,7 @@ def convert_fields(
             columns[name] = values
     if table == "deals":
         _drop_open_close_dates(columns)
-        _check_close_dates(columns, fields, rejections, locale)
+        _check_close_dates(columns, fields, rejections, locale, lines)
         if "amount" in fields:
             _fill_amount_currency(
                 columns, _text(fields["amount"]), rejections, locale, yen_backslash
@@ -183,23 +210,25 @@ def _drop_open_close_dates(columns: pd.DataFrame) -> None:
 
 
 def _check_close_dates(
-    columns: pd.DataFrame, fields: pd.DataFrame, rejections: Rejections, locale: str
+    columns: pd.DataFrame,
+    fields: pd.DataFrame,
+    rejections: Rejections,
+    locale: str,
+    lines: np.ndarray | None = None,
 ) -> None:
     """Reject deals that close before they were created.
 
     A won or lost deal without ``closed_at`` is kept, because the column is optional,
     but it counts in no win rate: outcomes are placed in time by the close date.
+    A warning in ``locale`` names the first of those deals.
     """
     empty = pd.Series([None] * len(columns), index=columns.index, dtype=object)
     raw = _text(fields["closed_at"]) if "closed_at" in fields else empty
     closed = columns["status"].isin(["won", "lost"]).fillna(False).to_numpy(bool)
     kept = ~rejections.mask
-    undated = int((closed & columns["closed_at"].isna().to_numpy() & kept).sum())
-    if undated:
-        logger.warning(
-            "%d won or lost deals have no closed_at; they count in no win rate",
-            undated,
-        )
+    undated = closed & columns["closed_at"].isna().to_numpy() & kept
+    if undated.any():
+        logger.warning(_undated_warning(columns, undated, locale, lines))
     created = pd.to_datetime(columns["created_at"])
     backwards = (pd.to_datetime(columns["closed_at"]) < created).fillna(False)
     rows = backwards.to_numpy(bool)
@@ -210,6 +239,37 @@ def _check_close_dates(
         for value in created_local[rows]
     ]
     rejections.reject(rows, "closed_at", raw, reasons)
+
+
+def _undated_warning(
+    columns: pd.DataFrame,
+    undated: np.ndarray,
+    locale: str,
+    lines: np.ndarray | None,
+) -> str:
+    """Return the warning on won or lost deals without a close date, naming the
+    first :data:`SHOWN_UNDATED_DEALS` by deal id and, if known, line."""
+    positions = np.flatnonzero(undated)
+    shown = []
+    for position in positions[:SHOWN_UNDATED_DEALS]:
+        deal_id = columns["deal_id"].iloc[position]
+        if lines is None or not len(lines):
+            shown.append(repr(deal_id))
+        else:
+            line = int(lines[position])
+            shown.append(
+                text("ingest.undated_close_line", locale, deal_id=deal_id, line=line)
+            )
+    more = len(positions) - SHOWN_UNDATED_DEALS
+    if more > 0:
+        shown.append(text("ingest.undated_closes_more", locale, count=more))
+    separator = text("ingest.undated_closes_separator", locale)
+    return text(
+        "ingest.undated_closes",
+        locale,
+        count=len(positions),
+        shown=separator.join(shown),
+    )
 
 
 def _fill_amount_currency(

@@ -4,9 +4,10 @@ A statement becomes one event: its id is the event id (a repeated id is imported
 once), its verb's last path segment the action (``.../verbs/completed`` is
 ``completed``), its object's id the asset, its actor the user. An actor is found
 among the users by ``mbox`` (the users' email), ``mbox_sha1sum`` (the SHA-1 of
-``mailto:`` and the email) or ``account`` (the account name as user id). A voiding
-statement (xAPI 1.0.3, section 2.3.2) is stored but is no event: it marks the
-statement it names as voided and removes that statement's event.
+``mailto:`` and the email, as stored or in lower case) or ``account`` (the account
+name as user id). A voiding statement (xAPI 1.0.3, section 2.3.2) is stored but is
+no event: it marks the statement it names as voided and removes that statement's
+event.
 
 A statement whose actor is no user yet is stored and kept pending, with no event;
 :mod:`partnerlift.ingest.pending` turns it into its event once the users are
@@ -20,7 +21,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from partnerlift.ingest.mapping import Mapping, MappingFile
 from partnerlift.ingest.messages import text
 from partnerlift.ingest.readers import MalformedRow, SourceRows, detect_encoding
 from partnerlift.settings import Workspace
+from partnerlift.settings.messages import register
 from partnerlift.store import Database
 
 logger = logging.getLogger(__name__)
@@ -50,9 +52,12 @@ _STATEMENT_NAMESPACE = uuid.UUID("6f1d7a0e-4b8c-5e3a-9d2f-1c0b8a7e6d5f")
 _UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
+# An ISO 8601 duration: PnYnMnWnDTnHnMnS, each part optional, with a decimal
+# point or comma in the numbers.
+_NUMBER = r"(\d+(?:[.,]\d+)?)"
 _DURATION = re.compile(
-    r"P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?"
-    r"(?:(\d+(?:\.\d+)?)S)?)?"
+    rf"P(?:{_NUMBER}Y)?(?:{_NUMBER}M)?(?:{_NUMBER}W)?(?:{_NUMBER}D)?"
+    rf"(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?"
 )
 _COLUMNS = [
     "event_id",
@@ -75,6 +80,76 @@ _COLUMNS = [
 ]
 _PROPERTIES = _COLUMNS[7:]
 
+# The reasons of invalid statements. The English texts start in lower case and
+# have no final period, as they are placed inside ``ingest.bad_statement``.
+register(
+    {
+        "xapi.invalid_json": {
+            "en": "Invalid JSON at line {line}, column {column}: {detail}. Fix the "
+            "line or export the statements again.",
+            "ja": "{line} 行 {column} 列目の JSON が不正です: {detail}。この行を"
+            "直すか、ステートメントをエクスポートし直してください。",
+        },
+        "xapi.not_object": {
+            "en": "a statement must be a JSON object",
+            "ja": "ステートメントは JSON オブジェクトでなければなりません",
+        },
+        "xapi.substatement": {
+            "en": "a SubStatement can only be the object of a statement, not one "
+            "itself",
+            "ja": "SubStatement はステートメントの object にだけ使え、単独の"
+            "ステートメントにはなりません",
+        },
+        "xapi.missing_key": {
+            "en": "missing {key!r}",
+            "ja": "{key!r} がありません",
+        },
+        "xapi.missing_verb_id": {
+            "en": "missing verb id",
+            "ja": "verb の id がありません",
+        },
+        "xapi.invalid_id": {
+            "en": "invalid statement id {value!r}: not a UUID",
+            "ja": "ステートメント ID {value!r} が不正です（UUID ではありません）",
+        },
+        "xapi.voiding_object": {
+            "en": "a voiding statement's object must be a StatementRef",
+            "ja": "取り消し（voided）のステートメントの object は StatementRef で"
+            "なければなりません",
+        },
+        "xapi.no_identifier": {
+            "en": "the actor has no mbox, mbox_sha1sum, account or openid, so it "
+            "cannot be matched to a user",
+            "ja": "actor に mbox、mbox_sha1sum、account、openid のどれもないため、"
+            "ユーザーと照合できません",
+        },
+        "xapi.invalid_mbox": {
+            "en": "invalid mbox {value!r}: it must be a mailto IRI such as "
+            "'mailto:aiko@example.jp'",
+            "ja": "mbox {value!r} が不正です。'mailto:aiko@example.jp' のような "
+            "mailto IRI にしてください",
+        },
+        "xapi.invalid_scaled": {
+            "en": "invalid result.score.scaled {value!r}: it must be a number from "
+            "-1 to 1",
+            "ja": "result.score.scaled {value!r} が不正です。-1 から 1 までの数値に"
+            "してください",
+        },
+        "xapi.invalid_progress": {
+            "en": "invalid cmi5 progress {value!r}: it must be a number from 0 to "
+            "100 (percent)",
+            "ja": "cmi5 の progress {value!r} が不正です。0 から 100 まで（パーセント）"
+            "の数値にしてください",
+        },
+        "xapi.invalid_duration": {
+            "en": "invalid result.duration {value!r}: it must be an ISO 8601 "
+            "duration such as 'PT1H30M'",
+            "ja": "result.duration {value!r} が不正です。'PT1H30M' のような "
+            "ISO 8601 の期間にしてください",
+        },
+    }
+)
+
 
 @dataclass
 class Statement:
@@ -89,17 +164,56 @@ class Statement:
 
 
 class StatementError(ValueError):
-    """A statement that is not valid xAPI; the message is the reason."""
+    """A statement that is not valid xAPI.
+
+    ``message_id`` names the reason in the message catalogue, and ``fields`` fill
+    it in. ``str(error)`` is the English reason, and :meth:`reason` formats it in
+    another language.
+    """
+
+    def __init__(self, message_id: str, **fields: object) -> None:
+        super().__init__(text(message_id, "en", **fields))
+        self.message_id = message_id
+        self.fields = fields
+
+    def reason(self, locale: str) -> str:
+        """Return the reason in ``locale`` (``en`` or ``ja``)."""
+        return text(self.message_id, locale, **self.fields)
+
+
+class InvalidJsonLine(InputError):
+    """A JSON Lines line that is not valid JSON, with the decoder's position."""
+
+    def __init__(self, line: int, column: int, detail: str) -> None:
+        super().__init__(
+            text("xapi.invalid_json", "en", line=line, column=column, detail=detail),
+            [Problem(None, line, None, None, detail)],
+        )
+        self.line = line
+        self.column = column
+        self.detail = detail
+
+    def reason(self, locale: str) -> str:
+        """Return the reason in ``locale`` (``en`` or ``ja``)."""
+        return text(
+            "xapi.invalid_json",
+            locale,
+            line=self.line,
+            column=self.column,
+            detail=self.detail,
+        )
 
 
 def read_statements(path: str | Path) -> list[tuple[int, Any, str]]:
-    """Read statements from a JSON array, one JSON object, or JSON Lines.
+    """Read statements from a JSON array, one JSON object, an xAPI
+    StatementResult (``{"statements": [...], "more": "..."}``) or JSON Lines.
 
     Returns
     -------
     list of (line, value, raw text)
-        Each element's line; a JSON Lines line that is not valid JSON comes back
-        with an ``InputError`` as its value.
+        Each statement's line; a JSON Lines line that is not valid JSON comes back
+        with an :class:`InvalidJsonLine` as its value. A StatementResult whose
+        ``more`` is not empty is one page of a longer result, which is logged.
 
     Raises
     ------
@@ -116,7 +230,8 @@ def read_statements(path: str | Path) -> list[tuple[int, Any, str]]:
     content = content.removeprefix("\ufeff")
     stripped = content.lstrip()
     first_line = stripped.split("\n", 1)[0]
-    if stripped.startswith("{") and _parses(first_line):
+    lines_suffix = path.suffix.lower() in {".jsonl", ".ndjson"}
+    if stripped.startswith("{") and (lines_suffix or _parses(first_line)):
         return _read_lines(content)
     try:
         value = json.loads(content)
@@ -127,12 +242,59 @@ def read_statements(path: str | Path) -> list[tuple[int, Any, str]]:
             [Problem(str(path), error.lineno, None, None, error.msg)],
         ) from None
     if isinstance(value, list):
-        lines = _element_lines(content, len(value))
+        lines = _element_lines(content, len(value), content.index("[") + 1)
         return [
             (line, element, json.dumps(element, ensure_ascii=False))
             for line, element in zip(lines, value, strict=True)
         ]
+    if _is_statement_result(value):
+        _note_more(path, value)
+        start = _statements_array_start(content)
+        lines = _element_lines(content, len(value["statements"]), start)
+        return [
+            (line, element, json.dumps(element, ensure_ascii=False))
+            for line, element in zip(lines, value["statements"], strict=True)
+        ]
     return [(1, value, json.dumps(value, ensure_ascii=False))]
+
+
+def _is_statement_result(value: Any) -> bool:
+    """Return whether ``value`` is an xAPI StatementResult: an object with a
+    ``statements`` array and an optional ``more`` IRL, as ``GET /xapi/statements``
+    of an LRS returns it."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("statements"), list)
+        and "actor" not in value
+        and set(value) <= {"statements", "more"}
+    )
+
+
+def _note_more(path: Path, value: dict[str, Any]) -> None:
+    more = value.get("more")
+    if more:
+        logger.warning(
+            "%s is one page of a StatementResult, so the statements of the next "
+            "pages (more: %r) are not imported. Export them to files of their own",
+            path,
+            more,
+        )
+
+
+def _statements_array_start(content: str) -> int:
+    """Return the position just after the ``[`` of the top-level ``statements``
+    array of a StatementResult text."""
+    decoder = json.JSONDecoder()
+    position = content.index("{") + 1
+    while True:
+        while content[position] in " \t\r\n,":
+            position += 1
+        key, position = decoder.raw_decode(content, position)
+        while content[position] in " \t\r\n:":
+            position += 1
+        if key == "statements":
+            return position + 1
+        _, position = decoder.raw_decode(content, position)
 
 
 def _parses(line: str) -> bool:
@@ -149,16 +311,27 @@ def _read_lines(content: str) -> list[tuple[int, Any, str]]:
         if not line.strip():
             continue
         try:
-            items.append((number, json.loads(line), line))
+            value = json.loads(line)
         except json.JSONDecodeError as error:
-            items.append((number, InputError(error.msg), line))
+            items.append(
+                (number, InvalidJsonLine(number, error.colno, error.msg), line)
+            )
+            continue
+        if _is_statement_result(value):
+            # A StatementResult on one line: its statements all have this line.
+            items.extend(
+                (number, element, json.dumps(element, ensure_ascii=False))
+                for element in value["statements"]
+            )
+        else:
+            items.append((number, value, line))
     return items
 
 
-def _element_lines(content: str, count: int) -> list[int]:
-    """Return the line on which each top-level element of a JSON array starts."""
+def _element_lines(content: str, count: int, position: int) -> list[int]:
+    """Return the line on which each element of the JSON array whose first
+    element starts at or after ``position`` starts."""
     decoder = json.JSONDecoder()
-    position = content.index("[") + 1
     lines: list[int] = []
     for _ in range(count):
         while content[position] in " \t\r\n,":
@@ -175,14 +348,19 @@ def import_xapi(
     *,
     source: str = "xapi",
 ) -> ImportResult:
-    """Import a file of xAPI statements (a JSON array, one object or JSON Lines).
+    """Import a file of xAPI statements (a JSON array, one object, an xAPI
+    StatementResult or JSON Lines).
 
-    Each statement becomes an event (see the module's description); invalid
-    statements are rejected with their line and reason. Voiding statements,
-    statements voided by an earlier batch and statements whose actor is no user
-    yet count as filtered, because they are stored but are no events. The last
-    become events when a users import adds their actors. ``voided`` in the
-    result counts the events that voiding removed.
+    First, :func:`~partnerlift.ingest.pending.replay_pending` turns the waiting
+    statements whose actors are users now into events. Each statement of the file
+    becomes an event (see the module's description); invalid statements are
+    rejected with their line and reason. Voiding statements, statements voided
+    earlier and statements whose actor is no user yet count as filtered, because
+    they are stored but are no events. The last become events when a users import
+    adds their actors. A statement whose id is stored already counts as a
+    duplicate. So does one whose id came earlier in the file with the same values,
+    but one with other values is rejected. ``voided`` in the result counts the
+    events that voiding removed.
 
     Raises
     ------
@@ -192,6 +370,11 @@ def import_xapi(
         If the file is not valid JSON.
     """
     items = read_statements(path)
+    # A users import that stopped after storing the users but before its replay
+    # left statements whose actors are users now; they become events first.
+    from partnerlift.ingest.pending import replay_pending  # imports this module
+
+    replay_pending(db, workspace)
     return import_statements(
         db, workspace, items, file=str(path), source=source, encoding="json"
     )
@@ -206,11 +389,14 @@ def import_statements(
     source: str = "xapi",
     encoding: str = "json",
     stored_at: datetime | None = None,
+    before_commit: Callable[[Database, ImportResult], None] | None = None,
 ) -> ImportResult:
     """Import statements given as (line, value, raw text), as one batch.
 
     ``stored_at`` (naive UTC, default now) is the time a statement without a
     ``timestamp`` happened, as xAPI 1.0.3 sets it to the time it was stored.
+    ``before_commit(db, result)`` runs inside the batch's transaction after the
+    statements are stored.
     """
     locale = workspace.locale
     stored_at = stored_at or datetime.now(UTC).replace(tzinfo=None)
@@ -219,23 +405,44 @@ def import_statements(
     lines: list[int] = []
     malformed: list[MalformedRow] = []
     for line, value, raw in items:
+        if isinstance(value, InvalidJsonLine):
+            malformed.append(MalformedRow(line, value.reason(locale), raw))
+            continue
         try:
             statement = parse_statement(value, emails, stored_at, source)
         except StatementError as error:
-            reason = text("ingest.bad_statement", locale, reason=str(error))
+            reason = text("ingest.bad_statement", locale, reason=error.reason(locale))
             malformed.append(MalformedRow(line, reason, raw))
             continue
         statements.append(statement)
         lines.append(line)
-    for statement in _already_voided(db, statements):
-        statement.cells["kind"] = "voided"
+    _mark_voided(db, statements)
     _mark_pending(db, workspace, statements)
+    repeats = find_statement_repeats(db, statements, lines, locale)
+    for index in sorted(repeats.rejected, reverse=True):
+        malformed.append(
+            MalformedRow(
+                lines[index], repeats.rejected[index], raw_text(statements[index])
+            )
+        )
+        del statements[index], lines[index]
+    first_copies = [
+        statement for statement in statements if statement.cells["kind"] != "repeat"
+    ]
+    duplicate_lines = [
+        line
+        for statement, line in zip(statements, lines, strict=True)
+        if statement.cells["kind"] == "repeat"
+    ]
     rows = statement_rows(statements, file, lines, malformed, encoding=encoding)
     voided = 0
 
     def store(db: Database, result: ImportResult) -> None:
         nonlocal voided
-        voided = _store_statements(db, statements, result.batch_id, stored_at)
+        voided = _store_statements(db, first_copies, result.batch_id, stored_at)
+        _count_duplicates(db, result, duplicate_lines)
+        if before_commit is not None:
+            before_commit(db, result)
 
     result = import_source(
         db, workspace, "events", rows, rules=statement_rules(), before_commit=store
@@ -320,20 +527,117 @@ def _mark_pending(
             statement.cells["kind"] = "pending"
 
 
-def _already_voided(db: Database, statements: list[Statement]) -> list[Statement]:
-    """Return the statements that are stored already and voided, so that they do
-    not come back as events."""
+def _mark_voided(db: Database, statements: list[Statement]) -> None:
+    """Mark the statements voided earlier as ``voided``, so that they are stored
+    with no event and are not counted as inserted.
+
+    A statement is voided earlier when it is stored and voided already, when a
+    stored voiding statement names it, or when a voiding statement before it in
+    ``statements`` names it. A voiding statement cannot be voided (xAPI 1.0.3).
+    """
     if not statements:
-        return []
+        return
+    identifiers = [statement.statement_id for statement in statements]
     voided = {
         statement_id
         for (statement_id,) in db.raw.execute(
             "SELECT statement_id FROM xapi_statements WHERE voided "
-            "AND statement_id IN (SELECT unnest(?::VARCHAR[]))",
-            [[statement.statement_id for statement in statements]],
+            "AND statement_id IN (SELECT unnest(?::VARCHAR[])) "
+            "UNION SELECT voids FROM xapi_statements "
+            "WHERE voids IN (SELECT unnest(?::VARCHAR[]))",
+            [identifiers, identifiers],
         ).fetchall()
     }
-    return [statement for statement in statements if statement.statement_id in voided]
+    for statement in statements:
+        if statement.voids:
+            voided.add(statement.voids)
+        elif statement.statement_id in voided:
+            statement.cells["kind"] = "voided"
+
+
+@dataclass
+class StatementRepeats:
+    """The statements of a batch whose id is stored or came earlier in the batch.
+
+    The duplicates get the kind ``repeat``. ``rejected`` maps the index of each
+    repeat with other event values than the first to the reason.
+    """
+
+    rejected: dict[int, str]
+
+
+def find_statement_repeats(
+    db: Database, statements: list[Statement], lines: list[int], locale: str
+) -> StatementRepeats:
+    """Find the repeated statements that are no events, so that they count as
+    duplicates or are rejected rather than counted as filtered.
+
+    A statement with no event (pending, voided or voiding) whose id is stored
+    already is a duplicate. One whose id came earlier in ``statements``, when
+    either of the two is no event, is a duplicate when its event values are the
+    same and is rejected otherwise. Repeats of statements that are events both
+    times are left to the events import, which counts them in the same way.
+    """
+    identifiers = [statement.statement_id for statement in statements]
+    stored = {
+        statement_id
+        for (statement_id,) in db.raw.execute(
+            "SELECT statement_id FROM xapi_statements "
+            "WHERE statement_id IN (SELECT unnest(?::VARCHAR[]))",
+            [identifiers],
+        ).fetchall()
+    }
+    first: dict[str, int] = {}
+    rejected: dict[int, str] = {}
+    for index, statement in enumerate(statements):
+        kind = statement.cells["kind"]
+        earlier = first.setdefault(statement.statement_id, index)
+        if kind != "event" and statement.statement_id in stored:
+            statement.cells["kind"] = "repeat"
+            continue
+        if earlier == index:
+            continue
+        previous = statements[earlier]
+        if kind == "event" and previous.cells["kind"] == "event":
+            continue
+        differing = [
+            name
+            for name in _COLUMNS
+            if name != "kind" and statement.cells[name] != previous.cells[name]
+        ]
+        if differing:
+            rejected[index] = text(
+                "ingest.repeated_event",
+                locale,
+                key=statement.statement_id,
+                line=lines[earlier],
+                columns=", ".join(differing),
+            )
+        else:
+            statement.cells["kind"] = "repeat"
+    return StatementRepeats(rejected)
+
+
+def raw_text(statement: Statement) -> str:
+    """Return a statement as JSON text, as stored with a rejected row."""
+    return json.dumps(statement.raw, ensure_ascii=False)
+
+
+def _count_duplicates(
+    db: Database, result: ImportResult, duplicate_lines: list[int]
+) -> None:
+    """Count the repeated statements that are no events as duplicates rather than
+    filtered, in ``result`` and in its stored import batch."""
+    if not duplicate_lines:
+        return
+    result.filtered -= len(duplicate_lines)
+    result.duplicates += len(duplicate_lines)
+    for line in duplicate_lines:
+        result.outcomes[line] = "duplicate"
+    db.raw.execute(
+        "UPDATE import_batches SET duplicates = ?, filtered = ? WHERE batch_id = ?",
+        [result.duplicates, result.filtered, result.batch_id],
+    )
 
 
 def parse_statement(
@@ -345,34 +649,34 @@ def parse_statement(
     ------
     StatementError
         If the statement lacks an actor, verb or object, is a SubStatement on its
-        own, has an actor without an identifier, or voids something that is not a
-        StatementRef.
+        own, has an actor without an identifier or an ``mbox`` without
+        ``mailto:``, voids something that is not a StatementRef, or has a
+        ``result.score.scaled`` outside -1 to 1, a cmi5 progress outside 0 to 100
+        or a ``result.duration`` that is not an ISO 8601 duration.
     """
     if not isinstance(value, dict):
-        raise StatementError("a statement must be a JSON object")
+        raise StatementError("xapi.not_object")
     if value.get("objectType") == "SubStatement":
-        raise StatementError(
-            "a SubStatement can only be the object of a statement, not one itself"
-        )
+        raise StatementError("xapi.substatement")
     for key in ("actor", "verb", "object"):
         if not isinstance(value.get(key), dict):
-            raise StatementError(f"missing {key!r}")
+            raise StatementError("xapi.missing_key", key=key)
     verb = value["verb"].get("id")
     if not isinstance(verb, str) or not verb:
-        raise StatementError("missing verb id")
+        raise StatementError("xapi.missing_verb_id")
     statement_id = value.get("id")
     if statement_id is None:
         canonical = json.dumps(value, sort_keys=True, ensure_ascii=False)
         statement_id = str(uuid.uuid5(_STATEMENT_NAMESPACE, canonical))
     elif not isinstance(statement_id, str) or not _UUID.fullmatch(statement_id):
-        raise StatementError(f"invalid statement id {statement_id!r}: not a UUID")
+        raise StatementError("xapi.invalid_id", value=statement_id)
     statement_id = statement_id.lower()
     actor = actor_user_id(value["actor"], emails)
     target = value["object"]
     voids = None
     if verb == VOIDED_VERB:
         if target.get("objectType") != "StatementRef" or not target.get("id"):
-            raise StatementError("a voiding statement's object must be a StatementRef")
+            raise StatementError("xapi.voiding_object")
         voids = str(target["id"]).lower()
     timestamp = value.get("timestamp") or value.get("stored")
     cells = _event_cells(value, statement_id, verb, actor, source)
@@ -390,7 +694,7 @@ def _event_cells(
     extensions = result.get("extensions") or {}
     context = value.get("context") or {}
     object_type = target.get("objectType", "Activity")
-    progress = extensions.get(CMI5_PROGRESS)
+    progress = _checked_progress(extensions.get(CMI5_PROGRESS))
     return {
         "event_id": statement_id,
         "user_id": actor,
@@ -401,7 +705,7 @@ def _event_cells(
         "object_type": object_type,
         "success": _flag(result.get("success")),
         "completion": _flag(result.get("completion")),
-        "score_scaled": _number(score.get("scaled")),
+        "score_scaled": _number(_checked_scaled(score.get("scaled"))),
         "score_raw": _number(score.get("raw")),
         "duration_s": _duration_seconds(result.get("duration")),
         # cmi5 reports progress in percent; the score model compares fractions.
@@ -441,11 +745,15 @@ def actor_identifier(actor: dict[str, Any]) -> tuple[str, str]:
     Raises
     ------
     StatementError
-        If the actor has none of them (an anonymous group).
+        If the actor has none of them (an anonymous group), or its ``mbox`` is not
+        a ``mailto:`` IRI.
     """
     mbox = actor.get("mbox")
-    if isinstance(mbox, str) and mbox:
-        return "mbox", mbox.removeprefix("mailto:").strip().lower()
+    if mbox is not None:
+        # The IRI scheme is case-insensitive (RFC 3986), so MAILTO: is accepted.
+        if not isinstance(mbox, str) or mbox[:7].lower() != "mailto:" or not mbox[7:]:
+            raise StatementError("xapi.invalid_mbox", value=mbox)
+        return "mbox", mbox[7:].strip().lower()
     digest = actor.get("mbox_sha1sum")
     if isinstance(digest, str) and digest:
         return "mbox_sha1sum", digest.lower()
@@ -455,15 +763,16 @@ def actor_identifier(actor: dict[str, Any]) -> tuple[str, str]:
     openid = actor.get("openid")
     if isinstance(openid, str) and openid:
         return "openid", openid
-    raise StatementError(
-        "the actor has no mbox, mbox_sha1sum, account or openid, so it cannot be "
-        "matched to a user"
-    )
+    raise StatementError("xapi.no_identifier")
 
 
 def user_emails(db: Database) -> dict[str, str]:
     """Return the users' lower-case emails and the ``sha1:`` hashes of their
-    ``mailto:`` IRIs, each mapped to the user id that carries it."""
+    ``mailto:`` IRIs, each mapped to the user id that carries it.
+
+    xAPI 1.0.3 hashes the ``mailto:`` IRI as the sender wrote it, so each email
+    gets two hashes: of the email as stored and of its lower-case form.
+    """
     frame = db.query(
         "SELECT DISTINCT user_id, email FROM users WHERE email IS NOT NULL"
     )
@@ -471,8 +780,9 @@ def user_emails(db: Database) -> dict[str, str]:
     for user_id, email in zip(frame["user_id"], frame["email"], strict=True):
         address = str(email).strip().lower()
         emails[address] = user_id
-        digest = hashlib.sha1(f"mailto:{address}".encode()).hexdigest()
-        emails[f"sha1:{digest}"] = user_id
+        for form in (str(email), address):
+            digest = hashlib.sha1(f"mailto:{form}".encode()).hexdigest()
+            emails[f"sha1:{digest}"] = user_id
     return emails
 
 
@@ -490,14 +800,47 @@ def _number(value: Any) -> str | None:
     return repr(float(value)) if _is_number(value) else None
 
 
+def _checked_scaled(value: Any) -> Any:
+    """Return ``result.score.scaled``, which xAPI 1.0.3 bounds to -1..1."""
+    if value is not None and not (_is_number(value) and -1 <= value <= 1):
+        raise StatementError("xapi.invalid_scaled", value=value)
+    return value
+
+
+def _checked_progress(value: Any) -> Any:
+    """Return the cmi5 progress extension, a percentage from 0 to 100."""
+    if value is not None and not (_is_number(value) and 0 <= value <= 100):
+        raise StatementError("xapi.invalid_progress", value=value)
+    return value
+
+
 def _duration_seconds(value: Any) -> str | None:
-    """Convert an ISO 8601 duration such as ``PT1H0M0S`` to seconds as text."""
-    if not isinstance(value, str):
+    """Convert an ISO 8601 duration such as ``PT1H0M0S`` to seconds as text.
+
+    Weeks count 7 days. A duration with years or months has no fixed length, so
+    it gives no seconds and a log warning, but the statement is kept.
+
+    Raises
+    ------
+    StatementError
+        If ``value`` is given and is not an ISO 8601 duration.
+    """
+    if value is None:
         return None
-    match = _DURATION.fullmatch(value)
-    if not match:
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    if not match or not any(match.groups()) or value.endswith("T"):
+        raise StatementError("xapi.invalid_duration", value=value)
+    years, months, weeks, days, hours, minutes, seconds = (
+        float((part or "0").replace(",", ".")) for part in match.groups()
+    )
+    if years or months:
+        logger.warning(
+            "The duration %r has years or months, which have no fixed length in "
+            "seconds, so its duration_s is left empty",
+            value,
+        )
         return None
-    days, hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    days += weeks * 7
     return repr(days * 86400 + hours * 3600 + minutes * 60 + seconds)
 
 

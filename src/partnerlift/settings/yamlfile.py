@@ -127,8 +127,9 @@ def validation_problems(
 ) -> list[Problem]:
     """Turn a pydantic validation error into problems with file, line and value.
 
-    The reasons that partnerlift writes are in ``locale``; those of pydantic stay
-    in English, as pydantic has no Japanese messages.
+    The reasons that partnerlift writes are in ``locale``, including those of
+    validators that raise ``PydanticCustomError`` with a catalogue id as the error
+    type. Those of pydantic stay in English, as pydantic has no Japanese messages.
     """
     problems = []
     for item in _without_losing_union_branches(error.errors()):
@@ -151,6 +152,13 @@ def validation_problems(
         if isinstance(value, dict | list):
             value = None
         reason = item["msg"]
+        if item["type"] in CATALOGUE:
+            # A validator that raises PydanticCustomError with a catalogue id as the
+            # error type gets its reason in ``locale``, formatted with the context.
+            reason = text(item["type"], locale, **item.get("ctx", {}))
+        elif item["type"] == "value_error" and "error" in item.get("ctx", {}):
+            # Pydantic writes "Value error, " before the text of a ValueError.
+            reason = str(item["ctx"]["error"])
         if item["type"] == "string_type" and item.get("input") is None:
             # `{en: Product document, 3+ pages viewed}` is a flow mapping with a key
             # "3+ pages viewed" and no value: YAML splits unquoted text at commas.

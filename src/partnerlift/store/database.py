@@ -23,13 +23,13 @@ register(
     {
         "store.database_in_use": {
             "en": "The workspace database {path!r} is in use by another process"
-            "{holder}. 'partnerlift serve' keeps the database open while it runs. "
-            "Stop the server and run the command again, or send the data through "
-            "the HTTP API instead.",
+            "{holder}, such as 'partnerlift serve' or another import. Wait for "
+            "that process to finish, or stop it, and run the command again. To "
+            "send data to a running server, use its HTTP API.",
             "ja": "ワークスペースのデータベース {path!r} は別のプロセス{holder}が"
-            "使用中です。'partnerlift serve' は実行中ずっとデータベースを開いています。"
-            "サーバーを停止してからコマンドをもう一度実行するか、"
-            "データを HTTP API で送ってください。",
+            "使用中です（'partnerlift serve' や別のインポートなど）。そのプロセスの"
+            "終了を待つか、停止してから、コマンドをもう一度実行してください。"
+            "実行中のサーバーにデータを送るには、その HTTP API を使ってください。",
         },
         "store.database_holder": {"en": " (PID {pid})", "ja": "(PID {pid})"},
     }

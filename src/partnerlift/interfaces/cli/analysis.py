@@ -74,7 +74,7 @@ register(
             "en": "{estimate} ({ci_low} to {ci_high})",
             "ja": "{estimate}（{ci_low}～{ci_high}）",
         },
-        "analysis.status.ok": {"en": "ok", "ja": "ok"},
+        "analysis.status.ok": {"en": "ok", "ja": "算出済み"},
         "analysis.status.insufficient_data": {
             "en": "insufficient data",
             "ja": "データ不足",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from partnerlift.errors import InputError, PartnerliftError, Problem
-from partnerlift.settings.messages import register, text
+from partnerlift.settings.messages import CATALOGUE, register, text
 
 # The maximum number of problems listed under an error message. The rest are
 # counted.
@@ -93,8 +93,63 @@ register(
         "cli.profiles.table": {"en": "table", "ja": "テーブル"},
         "cli.profiles.description": {"en": "description", "ja": "説明"},
         "cli.as_of_date": {"en": "--as-of date", "ja": "--as-of の日付"},
+        # Headings of the tables that list import batches, rejected rows, records
+        # waiting for their users and API keys. The English headings are the JSON
+        # and CSV keys of the same data.
+        "cli.column.batch_id": {"en": "batch_id", "ja": "バッチ ID"},
+        "cli.column.table_name": {"en": "table_name", "ja": "テーブル"},
+        "cli.column.file": {"en": "file", "ja": "ファイル"},
+        "cli.column.started_at": {"en": "started_at", "ja": "開始日時（UTC）"},
+        "cli.column.read": {"en": "read", "ja": "読み込み"},
+        "cli.column.inserted": {"en": "inserted", "ja": "追加"},
+        "cli.column.updated": {"en": "updated", "ja": "更新"},
+        "cli.column.duplicates": {"en": "duplicates", "ja": "重複"},
+        "cli.column.rejected": {"en": "rejected", "ja": "除外"},
+        "cli.column.filtered": {"en": "filtered", "ja": "フィルタで除外"},
+        "cli.column.footer": {"en": "footer", "ja": "フッター行"},
+        "cli.column.line": {"en": "line", "ja": "行"},
+        "cli.column.field": {"en": "field", "ja": "項目"},
+        "cli.column.value": {"en": "value", "ja": "値"},
+        "cli.column.reason": {"en": "reason", "ja": "理由"},
+        "cli.column.kind": {"en": "kind", "ja": "種類"},
+        "cli.column.source": {"en": "source", "ja": "送信元"},
+        "cli.column.actor": {"en": "actor", "ja": "アクター"},
+        "cli.column.count": {"en": "count", "ja": "件数"},
+        "cli.column.first": {"en": "first", "ja": "最初の日時"},
+        "cli.column.last": {"en": "last", "ja": "最後の日時"},
+        "cli.column.message": {"en": "message", "ja": "理由と対処"},
+        "cli.column.key_id": {"en": "key_id", "ja": "キー ID"},
+        "cli.column.scope": {"en": "scope", "ja": "スコープ"},
+        "cli.column.label": {"en": "label", "ja": "ラベル"},
+        "cli.column.created_at": {"en": "created_at", "ja": "作成日時（UTC）"},
+        "cli.column.revoked_at": {"en": "revoked_at", "ja": "無効化日時（UTC）"},
+        "cli.explain.lifetime": {"en": "lifetime", "ja": "全期間"},
+        "cli.pending.kind.statement": {"en": "statement", "ja": "ステートメント"},
+        "cli.pending.kind.event": {"en": "event", "ja": "イベント"},
+        "cli.keys.created": {
+            "en": "Created key {key_id} with scope {scope}. Only its hash is stored, "
+            "so keep the key now.",
+            "ja": "スコープ {scope} のキー {key_id} を作成しました。保存されるのは"
+            "ハッシュだけなので、キーは今すぐ控えてください。",
+        },
+        "cli.keys.revoked": {
+            "en": "Revoked key {key_id}.",
+            "ja": "キー {key_id} を無効にしました。",
+        },
     }
 )
+
+
+def column_headings(columns: list[str], locale: str) -> list[str]:
+    """Return the table headings of ``columns`` in ``locale``.
+
+    A column without a ``cli.column.<name>`` text keeps its name as the heading.
+    """
+    headings = []
+    for name in columns:
+        message_id = f"cli.column.{name}"
+        headings.append(text(message_id, locale) if message_id in CATALOGUE else name)
+    return headings
 
 
 def describe_problem(problem: Problem, locale: str) -> str:

@@ -31,6 +31,7 @@ from partnerlift.ingest.pending import (
     PENDING_COLUMNS,
     count_pending_statements,
     list_pending,
+    replay_pending,
 )
 from partnerlift.ingest.profiles import PROFILES
 from partnerlift.ingest.streaming import should_stream
@@ -47,7 +48,8 @@ from partnerlift.interfaces.cli.app import (
     optional_workspace_locale,
     stderr,
 )
-from partnerlift.interfaces.cli.cli_messages import describe_problem
+from partnerlift.interfaces.cli.cli_messages import column_headings, describe_problem
+from partnerlift.settings.messages import CATALOGUE
 from partnerlift.settings.times import parse_instant
 from partnerlift.store import Database
 
@@ -109,6 +111,15 @@ ChunkOption = Annotated[
     ),
 ]
 
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="The text encoding of a CSV, TSV or JSON file, such as cp932 or utf-8, "
+        "when detection gets it wrong (default: detected).",
+    ),
+]
+
 
 def run_import(
     ctx: typer.Context,
@@ -118,6 +129,7 @@ def run_import(
     output: OutputFormat,
     observed_at: str | None = None,
     chunk_rows: int | None = None,
+    encoding: str | None = None,
 ) -> ImportResult:
     """Import ``file`` into ``table`` and print the counts and the first problems."""
     workspace = current_workspace(ctx)
@@ -142,6 +154,7 @@ def run_import(
                 observed_at=observed,
                 chunk_rows=chunk_rows,
                 progress=progress,
+                encoding=encoding,
             )
         strangers = _unknown_partners(db, result) if table == "events" else []
     finally:
@@ -343,8 +356,11 @@ def _register(table: str) -> None:
         output: FormatOption = OutputFormat.table,
         observed_at: ObservedOption = None,
         chunk_rows: ChunkOption = None,
+        encoding: EncodingOption = None,
     ) -> None:
-        run_import(ctx, table, file, mapping, output, observed_at, chunk_rows)
+        run_import(
+            ctx, table, file, mapping, output, observed_at, chunk_rows, encoding
+        )
 
     command.__doc__ = (
         f"Import {table} from a file; print read, inserted, updated, duplicate, "
@@ -381,7 +397,7 @@ def show_batches(ctx: typer.Context, output: FormatOption = OutputFormat.table) 
     workspace = current_workspace(ctx)
     with open_database(workspace) as db:
         batches = list_batches(db)
-    _emit_records(batches, BATCH_COLUMNS, output)
+    _emit_records(batches, BATCH_COLUMNS, output, workspace.locale)
 
 
 @imports_app.command(name="show")
@@ -397,7 +413,7 @@ def show_batch(
     workspace = current_workspace(ctx)
     with open_database(workspace) as db:
         rows = rejected_rows(db, batch_id, locale=workspace.locale)
-    _emit_records(rows, REJECTED_COLUMNS, output)
+    _emit_records(rows, REJECTED_COLUMNS, output, workspace.locale)
 
 
 @imports_app.command(name="pending")
@@ -406,30 +422,52 @@ def show_pending(ctx: typer.Context, output: FormatOption = OutputFormat.table) 
     actor, with counts, first and last time, and the reason.
 
     Such a record becomes an event, or gets its partner, when a users import
-    (or a Segment group or identify call) makes its actor a known user.
+    (or a Segment group or identify call) makes its actor a known user. Records
+    whose users are known already, because a users import stopped before it
+    replayed them, are turned into events first.
 
     Example: partnerlift imports pending --format json
     """
     workspace = current_workspace(ctx)
     with open_database(workspace) as db:
+        replay_pending(db, workspace)
         rows = list_pending(db, workspace)
     if output is OutputFormat.table and not rows:
         stderr.print(text("pending.none", workspace.locale), highlight=False)
         return
+    locale = workspace.locale
     if output is OutputFormat.table:
-        title = text("pending.title", workspace.locale)
-        cells = [[row[name] for name in PENDING_COLUMNS] for row in rows]
-        emit_table(title, PENDING_COLUMNS, cells)
+        title = text("pending.title", locale)
+        cells = [
+            [
+                _kind_cell(str(row["kind"]), locale),
+                *(row[name] for name in PENDING_COLUMNS[1:]),
+            ]
+            for row in rows
+        ]
+        emit_table(title, column_headings(PENDING_COLUMNS, locale), cells)
         return
-    _emit_records(rows, [*PENDING_COLUMNS[:-1], "reason", "message"], output)
+    _emit_records(rows, [*PENDING_COLUMNS[:-1], "reason", "message"], output, locale)
+
+
+def _kind_cell(kind: str, locale: str) -> str:
+    """Return a pending record's kind (statement or event) in ``locale``."""
+    message_id = f"cli.pending.kind.{kind}"
+    return text(message_id, locale) if message_id in CATALOGUE else kind
 
 
 def _emit_records(
-    rows: list[dict[str, object]], columns: list[str], output: OutputFormat
+    rows: list[dict[str, object]],
+    columns: list[str],
+    output: OutputFormat,
+    locale: str,
 ) -> None:
+    """Print ``rows`` in ``output``: JSON and CSV keep the column names as keys,
+    and a table has headings in ``locale``."""
     if output is OutputFormat.json:
         emit_json(rows)
     elif output is OutputFormat.csv:
         emit_csv(rows, columns)
     else:
-        emit_table(None, columns, [[row[name] for name in columns] for row in rows])
+        cells = [[row[name] for name in columns] for row in rows]
+        emit_table(None, column_headings(columns, locale), cells)

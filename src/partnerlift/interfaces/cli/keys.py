@@ -20,7 +20,9 @@ from partnerlift.interfaces.cli.app import (
     emit_table,
     stderr,
 )
+from partnerlift.interfaces.cli.cli_messages import column_headings
 from partnerlift.interfaces.http.apikeys import create_key, list_keys, revoke_key
+from partnerlift.settings.messages import text
 
 KEY_COLUMNS = ["key_id", "scope", "label", "created_at", "revoked_at"]
 
@@ -48,14 +50,12 @@ def create(
     Example: partnerlift keys create --scope ingest --label "LMS" > lms.key
     """
     workspace = current_workspace(ctx)
-    key, text = create_key(workspace, scope, label)
-    typer.echo(text)
-    stderr.print(
-        f"Created key {key.key_id} with scope {key.scope}. Only its hash is stored, "
-        "so keep the key now.",
-        markup=False,
-        highlight=False,
+    key, secret = create_key(workspace, scope, label)
+    typer.echo(secret)
+    message = text(
+        "cli.keys.created", workspace.locale, key_id=key.key_id, scope=key.scope
     )
+    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 @keys_app.command(name="list")
@@ -68,8 +68,9 @@ def list_command(ctx: typer.Context, output: FormatOption = OutputFormat.table) 
     elif output is OutputFormat.csv:
         emit_csv(keys, KEY_COLUMNS)
     else:
+        headings = column_headings(KEY_COLUMNS, workspace.locale)
         emit_table(
-            None, KEY_COLUMNS, [[key[name] for name in KEY_COLUMNS] for key in keys]
+            None, headings, [[key[name] for name in KEY_COLUMNS] for key in keys]
         )
 
 
@@ -81,4 +82,5 @@ def revoke(
     """Revoke an API key; a running server rejects it from its next request on."""
     workspace = current_workspace(ctx)
     revoke_key(workspace, key_id)
-    stderr.print(f"Revoked key {key_id}.", markup=False, highlight=False)
+    message = text("cli.keys.revoked", workspace.locale, key_id=key_id)
+    stderr.print(message, markup=False, highlight=False, soft_wrap=True)

@@ -218,6 +218,14 @@ def _event_list(event_ids: list[str], locale: str) -> str:
     return shown
 
 
+def _period_cell(period: str, locale: str) -> str:
+    """Return the period as a table shows it: ``lifetime`` in ``locale``, and a
+    calendar period or rolling window as its dates."""
+    if period == "lifetime":
+        return text("cli.explain.lifetime", locale)
+    return period
+
+
 def _explain_rows(result: dict[str, Any], locale: str) -> list[dict[str, Any]]:
     """Flatten an explanation into one row per rule and period."""
     rows = []
@@ -300,7 +308,7 @@ def explain(
     table_rows = [
         [
             row["rule_id"],
-            row["period"],
+            _period_cell(row["period"], locale),
             row["count"],
             row["threshold"],
             text("scoring.yes" if row["qualifies"] else "scoring.no", locale),

@@ -34,18 +34,24 @@ def init(
     timezone: Annotated[
         str | None,
         typer.Option(
-            help="IANA time zone for calendar periods [default: Asia/Tokyo, or the "
-            "workspace's current zone]."
+            help="IANA time zone of calendar periods, such as Asia/Tokyo (default: "
+            "the workspace's current zone, or Asia/Tokyo for a new workspace)."
         ),
     ] = None,
     locale: Annotated[
         str | None,
         typer.Option(
-            help="Language of reports and statements: ja or en [default: ja]."
+            help="Language of reports, statements and messages: ja or en "
+            "(default: the workspace's current language, or ja for a new "
+            "workspace)."
         ),
     ] = None,
     currency: Annotated[
-        str | None, typer.Option(help="Currency of amounts [default: JPY].")
+        str | None,
+        typer.Option(
+            help="Currency code of amounts, such as JPY or USD (default: "
+            "the workspace's current currency, or JPY for a new workspace)."
+        ),
     ] = None,
     model: Annotated[
         Path | None, typer.Option(help="Score model file to use as the default.")

@@ -1,11 +1,12 @@
 """The HTTP API: events in (our batch format, xAPI, Segment), scores out.
 
-Every data endpoint needs an API key (``Authorization: Bearer KEY``, or the key as
-the basic-auth user name the way Segment's libraries send a write key) whose scope
-allows it. Every failure has one JSON shape: ``{"error": {"message", "problems",
-"status"}}``. A response that reports events as stored is sent only after their
-transaction committed. The workspace database has one writer, so requests that
-touch it run one at a time in a worker thread.
+Every data endpoint needs an API key (``Authorization: Bearer KEY``, or basic auth
+with the key as the password, or as the user name with an empty password the way
+Segment's libraries send a write key) whose scope allows it. Every failure has one
+JSON shape: ``{"error": {"message", "problems", "status"}}``. A response that
+reports events as stored is sent only after their transaction committed. The
+workspace database has one writer, so requests that touch it run one at a time in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -31,11 +32,22 @@ from partnerlift.ingest.segment import import_segment, message_list
 from partnerlift.interfaces.http.apikeys import ApiKey, open_key_store
 from partnerlift.interfaces.http.events import EventWriter
 from partnerlift.interfaces.http.limits import BodyLimit
+from partnerlift.interfaces.http.payloads import (
+    DecodedTooLarge,
+    GzipError,
+    find_lone_surrogate,
+    gunzip,
+    may_have_surrogates,
+    surrogate_reason,
+)
 from partnerlift.interfaces.http.problems import error_body
 from partnerlift.interfaces.http.statements import (
     ConflictError,
     IdempotencyKeyReusedError,
     StatementStore,
+    remember_response,
+    request_hash,
+    stored_response,
 )
 from partnerlift.settings import Workspace, open_workspace
 from partnerlift.store import Database
@@ -63,11 +75,14 @@ class ApiError(Exception):
 class Service:
     """The workspace, its database connection and the lock that serialises use."""
 
-    def __init__(self, workspace: Workspace, max_items: int) -> None:
+    def __init__(
+        self, workspace: Workspace, max_items: int, max_body_bytes: int
+    ) -> None:
         self.workspace = workspace
         self.db = Database(workspace.database_path, locale=workspace.locale)
         self.lock = threading.Lock()
         self.max_items = max_items
+        self.max_body_bytes = max_body_bytes
         self.statements = StatementStore(self.db, workspace)
         self.events = EventWriter(self.db, workspace, self.lock)
         self.keys = open_key_store(workspace, self.db)
@@ -97,7 +112,8 @@ class Service:
             raise ApiError(
                 401,
                 "Missing API key. Send 'Authorization: Bearer KEY', or the key as "
-                "the basic-auth user name; create one with 'partnerlift keys create'.",
+                "the basic-auth password (or as the user name with an empty "
+                "password); create one with 'partnerlift keys create'.",
             )
         # The keys are in a SQLite file, not in DuckDB, so a key check does not take
         # self.lock and does not wait for event writes. It runs in a worker thread
@@ -123,6 +139,9 @@ class Service:
 
 
 def _key_text(request: Request) -> str | None:
+    """Return the API key of a request: the bearer token, or the basic-auth password,
+    or the basic-auth user name when the password is empty (as Segment's libraries
+    send a write key)."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer":
@@ -132,23 +151,67 @@ def _key_text(request: Request) -> str | None:
             user, _, password = base64.b64decode(value).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return None
-        return user or password or None
+        return password or user or None
     return None
 
 
-async def read_json(request: Request) -> Any:
-    """Return the request body as JSON.
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """Return the request body as JSON, decompressed first if it is sent with
+    ``Content-Encoding: gzip``. Marks ``request.state.may_have_surrogates`` for
+    :func:`lone_surrogate`.
 
     Raises
     ------
     ApiError
-        400 if the body is not valid JSON.
+        400 if the body is not valid JSON or not valid gzip, 413 if it is over
+        ``max_bytes`` once decompressed, 415 for another content encoding.
     """
     body = await request.body()
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        try:
+            body = gunzip(body, max_bytes)
+        except DecodedTooLarge:
+            raise ApiError(
+                413,
+                f"Payload too large: the decompressed body is over the limit of "
+                f"{max_bytes:,} bytes. Send smaller batches.",
+            ) from None
+        except GzipError as error:
+            raise ApiError(
+                400,
+                f"Invalid gzip body: the request says 'Content-Encoding: gzip' but "
+                f"its body is not valid gzip data ({error}). Compress the body with "
+                "gzip, or leave out the header.",
+            ) from None
+    elif encoding != "identity":
+        raise ApiError(
+            415,
+            f"Unsupported Content-Encoding {encoding!r}: send the body "
+            "uncompressed or as 'gzip'.",
+        )
+    request.state.may_have_surrogates = may_have_surrogates(body)
     try:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ApiError(400, f"Invalid JSON in the request body: {error}.") from None
+
+
+def lone_surrogate(request: Request, value: Any) -> tuple[str, str] | None:
+    """Return the field and escape of the first lone surrogate in ``value``, a part
+    of the body that :func:`read_json` returned, or None."""
+    if not getattr(request.state, "may_have_surrogates", True):
+        return None
+    return find_lone_surrogate(value)
+
+
+def idempotency_source(request: Request, key: ApiKey) -> str:
+    """Return the scope of a request's ``Idempotency-Key``: the API key, and the
+    method and path on every endpoint but /api/v1/events, whose keys were stored
+    with the API key's id alone."""
+    if request.url.path == "/api/v1/events":
+        return key.key_id
+    return f"{key.key_id} {request.method} {request.url.path}"
 
 
 def create_app(
@@ -160,10 +223,11 @@ def create_app(
     """Create the API for the workspace at ``workspace_root``.
 
     ``max_body_bytes`` and ``max_items`` (events or messages per request) are the
-    size limits; a request over either gets 413 with the limit.
+    size limits; a request over either gets 413 with the limit. A gzip body is
+    limited both as sent and once decompressed.
     """
     workspace = open_workspace(workspace_root)
-    service = Service(workspace, max_items)
+    service = Service(workspace, max_items, max_body_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -282,10 +346,19 @@ def _add_event_routes(app: FastAPI, service: Service) -> None:
         content, also keep a retried event from being stored twice.
         """
         key = await service.authorize(request, "ingest")
-        items = _check_items(await read_json(request), service, "events")
+        payload = await read_json(request, service.max_body_bytes)
+        items = _check_items(payload, service, "events")
         idempotency = request.headers.get("idempotency-key")
+        rejected = {}
+        for index, item in enumerate(items):
+            found = lone_surrogate(request, item)
+            if found is not None:
+                reason = surrogate_reason(*found, service.workspace.locale)
+                rejected[index] = (found[0], reason)
         response = await anyio.to_thread.run_sync(
-            lambda: service.events.submit(items, key.key_id, idempotency)
+            lambda: service.events.submit(
+                items, idempotency_source(request, key), idempotency, rejected
+            )
         )
         return JSONResponse(response)
 
@@ -293,7 +366,7 @@ def _add_event_routes(app: FastAPI, service: Service) -> None:
 def _add_segment_routes(app: FastAPI, service: Service) -> None:
     async def handle(request: Request, kind: str | None) -> JSONResponse:
         key = await service.authorize(request, "ingest")
-        payload = await read_json(request)
+        payload = await read_json(request, service.max_body_bytes)
         if kind is None:
             try:
                 messages = message_list(payload)
@@ -304,22 +377,68 @@ def _add_segment_routes(app: FastAPI, service: Service) -> None:
                 raise ApiError(400, "Invalid body: expected a JSON object.")
             messages = [payload]
         _check_items(messages, service, "messages")
+        rejected = {}
+        for index, message in enumerate(messages):
+            found = lone_surrogate(request, message)
+            if found is not None:
+                reason = surrogate_reason(*found, service.workspace.locale)
+                rejected[index] = {
+                    "index": index,
+                    "status": "rejected",
+                    "field": found[0],
+                    "reason": reason,
+                }
+        if kind is not None and rejected:
+            problem = {**rejected[0], "line": 1}
+            raise ApiError(400, rejected[0]["reason"], [problem])
+        importable = [i for i in range(len(messages)) if i not in rejected]
+        idempotency = request.headers.get("idempotency-key")
+        source = idempotency_source(request, key)
+        body_hash = request_hash(payload) if idempotency else ""
 
-        def work() -> list[dict[str, Any]]:
-            result = import_segment(
+        def reply(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+            results = dict(rejected)
+            for outcome in outcomes:
+                index = importable[outcome["index"]]
+                results[index] = {**outcome, "index": index}
+            ordered = [results[index] for index in range(len(messages))]
+            if kind is not None and ordered[0]["status"] == "rejected":
+                problem = {"line": 1, "reason": ordered[0]["reason"], "index": 0}
+                return {
+                    "status": 400,
+                    "body": error_body(400, ordered[0]["reason"], [problem]),
+                }
+            return {"status": 200, "body": {"success": True, "results": ordered}}
+
+        def work() -> dict[str, Any]:
+            if idempotency:
+                stored = stored_response(service.db, source, idempotency, body_hash)
+                if stored is not None:
+                    return stored
+            if not importable:
+                return reply([])
+            replied: dict[str, Any] = {}
+
+            def remember(db: Database, result: Any) -> None:
+                replied.update(reply(result.outcomes))
+                if idempotency:
+                    remember_response(db, source, idempotency, body_hash, replied)
+
+            import_segment(
                 service.db,
                 service.workspace,
-                messages,
+                [messages[index] for index in importable],
                 source=key.key_id,
                 default_type=kind,
+                before_commit=remember,
             )
-            return result.outcomes
+            return replied
 
-        outcomes = await service.run(work)
-        if kind is not None and outcomes[0]["status"] == "rejected":
-            problem = {"line": 1, "reason": outcomes[0]["reason"], "index": 0}
-            raise ApiError(400, outcomes[0]["reason"], [problem])
-        return JSONResponse({"success": True, "results": outcomes})
+        response = await service.run(work)
+        if response["status"] != 200:
+            body = response["body"]["error"]
+            raise ApiError(response["status"], body["message"], body["problems"])
+        return JSONResponse(response["body"])
 
     @app.post("/v1/batch", tags=["segment"])
     async def segment_batch(request: Request) -> JSONResponse:
@@ -372,17 +491,43 @@ def _add_xapi_routes(app: FastAPI, service: Service) -> None:
             return Response(status_code=204, headers=headers)
         return JSONResponse(content, status, headers=headers)
 
+    def store_once(
+        request: Request,
+        key: ApiKey,
+        payload: Any,
+        items: list[Any],
+        authority: dict[str, Any],
+    ) -> list[str]:
+        """Store statements and return their ids; with an ``Idempotency-Key``, return
+        the ids stored for that key and body instead if there are any. Call it
+        holding the database lock."""
+        idempotency = request.headers.get("idempotency-key")
+        if not idempotency:
+            return service.statements.store(items, authority)
+        source = idempotency_source(request, key)
+        body_hash = request_hash(payload)
+        stored = stored_response(service.db, source, idempotency, body_hash)
+        if stored is not None:
+            return stored["ids"]
+
+        def remember(db: Database, ids: list[str]) -> None:
+            remember_response(db, source, idempotency, body_hash, {"ids": ids})
+
+        return service.statements.store(items, authority, before_commit=remember)
+
     @app.post("/xapi/statements", tags=["xapi"])
     async def post_statements(request: Request) -> Response:
         """Store one statement or an array of statements (xAPI 1.0.3); return
         their ids. The whole request is rejected if any statement is invalid."""
         key = await service.authorize(request, "ingest")
         check_version(request)
-        payload = await read_json(request)
+        payload = await read_json(request, service.max_body_bytes)
         items = payload if isinstance(payload, list) else [payload]
         _check_items(items, service, "statements")
         authority = _authority(request, key)
-        ids = await service.run(lambda: service.statements.store(items, authority))
+        ids = await service.run(
+            lambda: store_once(request, key, payload, items, authority)
+        )
         return xapi_response(ids)
 
     @app.put("/xapi/statements", tags=["xapi"])
@@ -391,14 +536,16 @@ def _add_xapi_routes(app: FastAPI, service: Service) -> None:
         409 if another statement has that id."""
         key = await service.authorize(request, "ingest")
         check_version(request)
-        payload = await read_json(request)
+        payload = await read_json(request, service.max_body_bytes)
         if not isinstance(payload, dict):
             raise ApiError(400, "Invalid body: expected one statement object.")
         if payload.get("id") not in (None, statementId):
             raise ApiError(400, "The statement's id differs from statementId.")
         statement = {**payload, "id": statementId}
         authority = _authority(request, key)
-        await service.run(lambda: service.statements.store([statement], authority))
+        await service.run(
+            lambda: store_once(request, key, statement, [statement], authority)
+        )
         return xapi_response(None, 204)
 
     @app.get("/xapi/statements", tags=["xapi"])
@@ -411,6 +558,12 @@ def _add_xapi_routes(app: FastAPI, service: Service) -> None:
         ``voidedStatementId``), or the latest 100 as ``{"statements", "more"}``."""
         await service.authorize(request, "read")
         check_version(request)
+        if statementId is not None and voidedStatementId is not None:
+            raise ApiError(
+                400,
+                "Send either statementId or voidedStatementId, not both (xAPI "
+                "1.0.3 allows one of them per request).",
+            )
         if statementId or voidedStatementId:
             requested_id = statementId or voidedStatementId or ""
             found = await service.run(

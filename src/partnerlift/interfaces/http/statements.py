@@ -5,11 +5,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from partnerlift.errors import InputError, Problem
-from partnerlift.ingest.xapi import StatementError, import_statements, parse_statement
+from partnerlift.ingest.importer import prepare_rows
+from partnerlift.ingest.xapi import (
+    Statement,
+    StatementError,
+    import_statements,
+    parse_statement,
+    statement_rows,
+    statement_rules,
+)
+from partnerlift.interfaces.http.payloads import find_lone_surrogate, surrogate_reason
 from partnerlift.settings import Workspace
 from partnerlift.store import Database
 
@@ -26,19 +39,24 @@ class StatementStore:
         self.workspace = workspace
 
     def store(
-        self, items: list[Any], authority: dict[str, Any] | None = None
+        self,
+        items: list[Any],
+        authority: dict[str, Any] | None = None,
+        before_commit: Callable[[Database, list[str]], None] | None = None,
     ) -> list[str]:
         """Validate and store statements as one batch; return their ids.
 
-        Nothing is stored if any statement is invalid, if two share an id, or if
+        Nothing is stored if any statement is invalid (its event fields included,
+        such as a ``timestamp`` that is no valid time), if two share an id, or if
         one has the id of a stored statement with other content (xAPI 1.0.3: an
         LRS does not change a stored statement). A statement stored already with
         the same content is accepted and stored once. As xAPI 1.0.3 has an LRS
-        do, each statement is stored with its ``id`` (derived from its content
-        when missing), ``stored`` (now, replacing any sent), ``timestamp`` (the
-        stored time when missing) and ``authority`` (``authority`` when missing).
-        A statement whose actor is no user yet is stored with no event until a
-        users import or a Segment group call adds its actor.
+        do, each statement is stored with its ``id`` (a new random UUID when
+        missing), ``stored`` (now, replacing any sent), ``timestamp`` (the stored
+        time when missing) and ``authority`` (``authority`` when missing). A
+        statement whose actor is no user yet is stored with no event until a users
+        import or a Segment group call adds its actor. ``before_commit(db, ids)``
+        runs inside the transaction, for callers that store more.
 
         Raises
         ------
@@ -50,15 +68,34 @@ class StatementStore:
         now = datetime.now(UTC).replace(tzinfo=None)
         # xAPI timestamps carry milliseconds; keep stored_at equal to ``stored``.
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        # xAPI 1.0.3 has the LRS assign a UUID to a statement without one, so two
+        # identical statements without ids are two statements. File imports derive
+        # the id from the content instead, so that importing a file again is
+        # idempotent.
+        sent = items
+        items = [
+            {**item, "id": str(uuid.uuid4())}
+            if isinstance(item, dict) and item.get("id") is None
+            else item
+            for item in items
+        ]
         parsed = []
         problems = []
         for index, item in enumerate(items):
+            found = find_lone_surrogate(item)
+            if found is not None:
+                reason = surrogate_reason(*found, self.workspace.locale)
+                problems.append(Problem(None, index + 1, found[0], None, reason))
+                continue
             try:
                 parsed.append(parse_statement(item, {}, now, "xapi"))
             except StatementError as error:
                 problems.append(Problem(None, index + 1, None, None, str(error)))
         if problems:
-            raise InputError("Invalid statements; nothing was stored.", problems)
+            raise _invalid_statements(problems, sent)
+        problems = self._conversion_problems(parsed)
+        if problems:
+            raise _invalid_statements(problems, sent)
         ids = [statement.statement_id for statement in parsed]
         if len(set(ids)) != len(ids):
             raise InputError("Two statements in the request share an id.")
@@ -73,9 +110,38 @@ class StatementStore:
             for index, item in enumerate(completed)
         ]
         import_statements(
-            self.db, self.workspace, lines, file="xapi:statements", stored_at=now
+            self.db,
+            self.workspace,
+            lines,
+            file="xapi:statements",
+            stored_at=now,
+            before_commit=(
+                None if before_commit is None else lambda db, _: before_commit(db, ids)
+            ),
         )
         return ids
+
+    def _conversion_problems(self, parsed: list[Statement]) -> list[Problem]:
+        """Return a problem for each statement whose event fields do not convert,
+        such as a ``timestamp`` that is no valid time, converted as the events
+        import does. Voiding statements are no events and are not checked."""
+        numbers = list(range(1, len(parsed) + 1))
+        rows = statement_rows(parsed, "xapi:statements", numbers)
+        prepared = prepare_rows("events", rows, statement_rules(), self.workspace)
+        rejections = prepared.rejections
+        problems = []
+        for row in np.flatnonzero(rejections.mask):
+            value = rejections.value[row]
+            problems.append(
+                Problem(
+                    None,
+                    int(prepared.lines[row]),
+                    _statement_field(rejections.field[row]),
+                    None if value is None else str(value),
+                    rejections.reason[row],
+                )
+            )
+        return problems
 
     def _check_conflicts(self, parsed: list[Any]) -> None:
         rows = self.db.raw.execute(
@@ -114,6 +180,36 @@ class StatementStore:
             [limit],
         ).fetchall()
         return [_stored_statement(*row) for row in rows]
+
+
+def _invalid_statements(problems: list[Problem], items: list[Any]) -> InputError:
+    """Return the error of a request with invalid statements; a problem's line is
+    the statement's position in the request, from 1."""
+    first = problems[0]
+    item = items[first.line - 1] if first.line else None
+    statement_id = item.get("id") if isinstance(item, dict) else None
+    named = f"Statement {first.line}" if first.line else "A statement"
+    if isinstance(statement_id, str):
+        named += f" (id {statement_id!r})"
+    if first.field:
+        named += f", field {first.field!r}"
+    reason = first.reason.rstrip()
+    if not reason.endswith((".", "。")):
+        reason += "."
+    others = len(problems) - 1
+    more = f" {others} more statement(s) are invalid too." if others else ""
+    return InputError(
+        f"Invalid statements; nothing was stored. {named}: {reason}{more} "
+        "Correct the statements and send the request again.",
+        problems,
+    )
+
+
+def _statement_field(event_field: str | None) -> str | None:
+    """Return the statement property that an event field comes from, where the
+    two differ."""
+    names = {"occurred_at": "timestamp", "user_id": "actor", "action": "verb.id"}
+    return names.get(event_field or "", event_field)
 
 
 def xapi_time(moment: datetime) -> str:
@@ -169,7 +265,9 @@ def request_hash(items: Any) -> str:
     """Return the SHA-256 hash of a request body, independent of its JSON spacing
     and key order."""
     text = json.dumps(items, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    # surrogatepass: a body with a lone surrogate still has a hash, so that its
+    # request gets its per-item rejection rather than an encoding error.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def stored_response(
