@@ -472,8 +472,9 @@ def test_far_timestamps_rejected_or_open(database, workspace, tmp_path):
 def test_lone_surrogate_rejected(database, workspace, tmp_path, name):
     # The first record writes a lone high surrogate, the second a proper pair
     # (U+1F600).
-    good = '{"occurred_at": "2024-04-01", "partner_id": "p1", "action": "a\\ud83d\\ude00"}'
-    bad = '{"occurred_at": "2024-04-01", "partner_id": "p1", "action": "probe\\ud800"}'
+    start = '{"occurred_at": "2024-04-01", "partner_id": "p1", "action": '
+    good = start + '"a\\ud83d\\ude00"}'
+    bad = start + '"probe\\ud800"}'
     path = tmp_path / name
     if name.endswith(".jsonl"):
         path.write_text(f"{bad}\n{good}\n", encoding="utf-8")
@@ -490,7 +491,11 @@ def test_lone_surrogate_rejected(database, workspace, tmp_path, name):
 
 @pytest.mark.parametrize(
     ("name", "content"),
-    [("empty.jsonl", ""), ("empty.json", "[]"), ("header.csv", "occurred_at,partner_id,action\n")],
+    [
+        ("empty.jsonl", ""),
+        ("empty.json", "[]"),
+        ("header.csv", "occurred_at,partner_id,action\n"),
+    ],
 )
 def test_empty_files_import_nothing(database, workspace, tmp_path, name, content):
     path = tmp_path / name

@@ -355,8 +355,9 @@ def test_cp932_after_ascii_start(tmp_path: Path) -> None:
     rows = [f"d{n},p1,2024-04-01,open,100" for n in range(60_000)]
     rows.append('dx,髙橋,2024-04-02,won,"\\1,234,567"')
     path.write_bytes(
-        ("deal_id,partner_id,created_at,status,amount\n" + "\n".join(rows) + "\n")
-        .encode("cp932")
+        (
+            "deal_id,partner_id,created_at,status,amount\n" + "\n".join(rows) + "\n"
+        ).encode("cp932")
     )
     workspace = create_workspace(tmp_path / "ws", timezone="Asia/Tokyo")
     db = Database(workspace.database_path)

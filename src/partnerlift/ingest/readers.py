@@ -278,9 +278,7 @@ def check_encoding(name: str, locale: str = "en") -> str:
         raise InputError(message) from None
 
 
-def _decode(
-    path: Path, locale: str, encoding: str | None = None
-) -> tuple[str, str]:
+def _decode(path: Path, locale: str, encoding: str | None = None) -> tuple[str, str]:
     data = path.read_bytes()
     if encoding is None:
         encoding = detect_encoding(data, path=path, locale=locale)

@@ -550,9 +550,7 @@ def iter_chunks(
         yield from _jsonl_chunks(path, locale, chunk_rows, progress, encoding)
     else:
         delimiter = "\t" if suffix == ".tsv" else None
-        yield from _csv_chunks(
-            path, locale, chunk_rows, progress, delimiter, encoding
-        )
+        yield from _csv_chunks(path, locale, chunk_rows, progress, delimiter, encoding)
 
 
 class _TextStream:

@@ -403,6 +403,7 @@ def import_statements(
     emails = user_emails(db)
     statements: list[Statement] = []
     lines: list[int] = []
+    raws: list[str] = []
     malformed: list[MalformedRow] = []
     for line, value, raw in items:
         if isinstance(value, InvalidJsonLine):
@@ -416,16 +417,13 @@ def import_statements(
             continue
         statements.append(statement)
         lines.append(line)
+        raws.append(raw)
     _mark_voided(db, statements)
     _mark_pending(db, workspace, statements)
-    repeats = find_statement_repeats(db, statements, lines, locale)
-    for index in sorted(repeats.rejected, reverse=True):
-        malformed.append(
-            MalformedRow(
-                lines[index], repeats.rejected[index], raw_text(statements[index])
-            )
-        )
-        del statements[index], lines[index]
+    rejected = find_statement_repeats(db, statements, lines, locale)
+    for index in sorted(rejected, reverse=True):
+        malformed.append(MalformedRow(lines[index], rejected[index], raws[index]))
+        del statements[index], lines[index], raws[index]
     first_copies = [
         statement for statement in statements if statement.cells["kind"] != "repeat"
     ]
@@ -555,22 +553,14 @@ def _mark_voided(db: Database, statements: list[Statement]) -> None:
             statement.cells["kind"] = "voided"
 
 
-@dataclass
-class StatementRepeats:
-    """The statements of a batch whose id is stored or came earlier in the batch.
-
-    The duplicates get the kind ``repeat``. ``rejected`` maps the index of each
-    repeat with other event values than the first to the reason.
-    """
-
-    rejected: dict[int, str]
-
-
 def find_statement_repeats(
     db: Database, statements: list[Statement], lines: list[int], locale: str
-) -> StatementRepeats:
+) -> dict[int, str]:
     """Find the repeated statements that are no events, so that they count as
     duplicates or are rejected rather than counted as filtered.
+
+    Gives each duplicate the kind ``repeat``, and returns the reason of each
+    rejected repeat by its index in ``statements``.
 
     A statement with no event (pending, voided or voiding) whose id is stored
     already is a duplicate. One whose id came earlier in ``statements``, when
@@ -615,12 +605,7 @@ def find_statement_repeats(
             )
         else:
             statement.cells["kind"] = "repeat"
-    return StatementRepeats(rejected)
-
-
-def raw_text(statement: Statement) -> str:
-    """Return a statement as JSON text, as stored with a rejected row."""
-    return json.dumps(statement.raw, ensure_ascii=False)
+    return rejected
 
 
 def _count_duplicates(

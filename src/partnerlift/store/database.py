@@ -94,9 +94,7 @@ class Database:
             try:
                 for statement in MIGRATIONS.get(version, []):
                     self.raw.execute(statement)
-                self.raw.execute(
-                    "INSERT INTO schema_version VALUES (?)", [version + 1]
-                )
+                self.raw.execute("INSERT INTO schema_version VALUES (?)", [version + 1])
                 self.raw.execute("COMMIT")
             except BaseException:
                 self.raw.execute("ROLLBACK")

@@ -358,9 +358,7 @@ def _register(table: str) -> None:
         chunk_rows: ChunkOption = None,
         encoding: EncodingOption = None,
     ) -> None:
-        run_import(
-            ctx, table, file, mapping, output, observed_at, chunk_rows, encoding
-        )
+        run_import(ctx, table, file, mapping, output, observed_at, chunk_rows, encoding)
 
     command.__doc__ = (
         f"Import {table} from a file; print read, inserted, updated, duplicate, "
