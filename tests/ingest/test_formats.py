@@ -301,7 +301,7 @@ def test_ascii_backslash_is_yen(database, workspace, tmp_path):
     assert deal_amounts(database) == {"D1": 1_234_567.0}
 
 
-@pytest.mark.parametrize("name", ["﨑山", "德永", "﨑①"])
+@pytest.mark.parametrize("name", ["﨑山", "德永", "﨑①", "莉子", "Office 遙子"])
 @pytest.mark.parametrize("second", [None, "髙橋"])
 def test_cp932_valid_as_utf8_by_chance(database, workspace, tmp_path, name, second):
     # 﨑山 is the bytes ED 95 8E 52 in CP932, which are also valid UTF-8 (핎R).
@@ -320,6 +320,30 @@ def test_cp932_valid_as_utf8_by_chance(database, workspace, tmp_path, name, seco
     expected = [name, second] if second else [name]
     assert partners["partner_id"].tolist() == expected
     assert deal_amounts(database)["D1"] == 500_000.0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ACME 한국",
+        "황 Consulting",
+        "Busan 회사",
+        "Café Société",
+        "Αθήνα",
+        "株式会社ABC",
+    ],
+)
+def test_utf8_valid_as_cp932_stays_utf8(database, workspace, tmp_path, name):
+    # Each name in UTF-8 is also valid CP932: 황 (ED 99 A9) reads 嶹ｩ, for example.
+    path = tmp_path / "partners.csv"
+    path.write_bytes(f"partner_id,name\np1,{name}\n".encode())
+    name.encode().decode("cp932")
+
+    result = import_file(database, workspace, "partners", path)
+    stored = database.query("SELECT name FROM partners")["name"].tolist()
+
+    assert result.encoding == "utf-8"
+    assert stored == [name]
 
 
 DATES = {

@@ -208,3 +208,18 @@ def test_encoding_option_overrides_detection(workspace, tmp_path):
     assert "Unknown encoding 'klingon'" in unknown.stderr
     assert stored == ["\u00ed\u009e\u0089i"]
     assert encodings.tolist() == ["iso8859-1"]
+
+
+def test_observed_at_out_of_range(workspace, tmp_path):
+    path = tmp_path / "deals.csv"
+    path.write_text(DEALS, encoding="utf-8")
+    runner = CliRunner()
+    base = ["--workspace", str(workspace.root), "import", "deals", str(path)]
+
+    results = [
+        runner.invoke(app, [*base, "--observed-at", value])
+        for value in ("0001-01-01", "2999-01-01", "1800-01-01")
+    ]
+
+    assert [result.exit_code for result in results] == [1, 1, 1]
+    assert all("from 1900 to 2199" in result.stderr for result in results)

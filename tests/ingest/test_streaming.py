@@ -342,7 +342,7 @@ def test_japanese_errors_in_chunks(tmp_path: Path) -> None:
 
     assert "が見出しに 2 回出てきます" in str(header_error.value)
     assert "'action'" in str(header_error.value)
-    assert "ファイル先頭の文字コード utf-8 として正しくありません" in str(
+    assert "判定した文字コード utf-8 として正しくありません" in str(
         bytes_error.value
     )
     assert "late.csv" in str(bytes_error.value)
@@ -372,17 +372,19 @@ def test_cp932_after_ascii_start(tmp_path: Path) -> None:
     assert last["amount"].tolist() == [1_234_567.0]
 
 
+@pytest.mark.parametrize("chunk_rows", [10, None])
 def test_stale_stage_folder_removed(
-    tmp_path: Path, workspace, database: Database
+    tmp_path: Path, workspace, database: Database, chunk_rows: int | None
 ) -> None:
-    # A folder as a killed import leaves it, with a staged Parquet file.
+    # A folder as a killed import leaves it, with a staged Parquet file. The next
+    # import removes it, read in chunks or whole.
     stale = database.path.parent / f".{database.path.stem}.import-killed"
     stale.mkdir()
     (stale / "rows-000000.parquet").write_bytes(b"PAR1")
     path = tmp_path / "events.csv"
     path.write_text("occurred_at,partner_id,action\n2024-02-01T10:00:00,p1,viewed\n")
 
-    result = import_file(database, workspace, "events", path, chunk_rows=10)
+    result = import_file(database, workspace, "events", path, chunk_rows=chunk_rows)
 
     assert result.inserted == 1
     assert not stale.exists()

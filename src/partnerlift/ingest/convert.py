@@ -141,7 +141,10 @@ def parse_times(
     if field in OPEN_ENDS and far.any():
         # 9999-12-31 and the like mean "no end" in validity columns.
         far &= ~values.map(_is_far_future).to_numpy(dtype=bool)
-    rejections.reject(far, field, values, text("ingest.timestamp_out_of_range", locale))
+    far_reason = "ingest.timestamp_out_of_range"
+    if field in OPEN_ENDS:
+        far_reason = "ingest.valid_to_out_of_range"
+    rejections.reject(far, field, values, text(far_reason, locale))
     invalid = values.notna() & result.isna() & ~values.isin(outside)
     rejections.reject(invalid.to_numpy(), field, values, reason)
     return result

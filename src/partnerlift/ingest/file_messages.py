@@ -33,11 +33,13 @@ register(
         "ingest.mixed_encodings": {
             "en": "{path} mixes text encodings: line {utf8_line} is UTF-8 but line "
             "{other_line} is not. Save the whole file in one encoding (UTF-8, or "
-            "CP932 from Excel) and import it again.",
+            "CP932 from Excel) and import it again, or, if it is all CP932, say so "
+            "with --encoding cp932.",
             "ja": "{path} には複数の文字コードが混在しています。{utf8_line} 行目は "
             "UTF-8 ですが、{other_line} 行目は UTF-8 ではありません。ファイル全体を"
             "一つの文字コード (UTF-8、または Excel の CP932) で保存し、もう一度"
-            "インポートしてください。",
+            "インポートしてください。すべて CP932 なら --encoding cp932 を指定して"
+            "ください。",
         },
         "ingest.no_header": {
             "en": "{path}: the file has no header row. Add the column names.",

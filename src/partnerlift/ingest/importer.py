@@ -182,6 +182,7 @@ def import_file(
     )
     from partnerlift.ingest import streaming  # imports this module
 
+    streaming.remove_stale_stages(db)
     if streaming.should_stream(path, chunk_rows):
         result = streaming.import_streamed(
             db,

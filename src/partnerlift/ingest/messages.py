@@ -37,6 +37,10 @@ register(
             "直してください。",
         },
         "ingest.timestamp_out_of_range": {
+            "en": "Timestamp out of range: use a date from 1900 to 2199.",
+            "ja": "日時が範囲外です。1900 年から 2199 年までの日付にしてください。",
+        },
+        "ingest.valid_to_out_of_range": {
             "en": "Timestamp out of range: use a date from 1900 to 2199. For no end "
             "of validity, leave valid_to empty or write 9999-12-31.",
             "ja": "日時が範囲外です。1900 年から 2199 年までの日付にしてください。"

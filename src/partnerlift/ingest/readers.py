@@ -44,11 +44,19 @@ YEN_BACKSLASH_ENCODINGS = frozenset(
     {"cp932", "shift_jis", "ms932", "windows-31j", "ascii"}
 )
 
-# Characters that CP932 bytes decode to when read as UTF-8 by chance: CP932's rows
-# 0xED and 0xEE (such as 﨑 and 德) give Hangul syllables or private-use characters.
-# Their presence in text that is also valid CP932 marks the text as CP932.
-_CP932_AS_UTF8 = re.compile(
-    "[\u0080-\u009f\u1100-\u11ff\u3130-\u318f\uac00-\ud7ff\ue000-\uf8ff]"
+# Signs that text valid in both UTF-8 and CP932 is read the wrong way. CP932's second
+# byte is often an ASCII letter, so CP932 read as UTF-8 gives a character of another
+# script followed by a letter (莉子 reads 从q, 﨑山 reads 핎R), or rare blocks: Hangul
+# jamo, Yi, Phags-pa and others, private use, control characters. UTF-8 read as CP932
+# gives half-width katakana next to kanji, kana or Latin letters (Café reads Caﾃｩ).
+_ODD_AS_UTF8 = re.compile(
+    "[\u0080-\u009f\u1100-\u11ff\u3130-\u318f\ua000-\uabff\ue000-\uf8ff]"
+    "|[^\u0000-\u024f\\s\u3000-\u303f\uff01-\uff60][@-~]"
+)
+_ODD_AS_CP932 = re.compile(
+    "[\u0080-\u009f\ue000-\uf8ff]"
+    "|[\uff61-\uff9f](?=[A-Za-z\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff])"
+    "|(?<=[A-Za-z\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff])[\uff61-\uff9f]"
 )
 
 # The first line of a footer that CRM report exports append after the data, such as
@@ -113,8 +121,8 @@ def detect_encoding(
     ASCII (``ascii``), then strict UTF-8 (with or without a byte order mark), then
     CP932, then the guess of charset-normalizer. ``utf-8-sig`` is returned only
     when the data starts with a byte order mark. Text valid in both UTF-8 and CP932
-    is CP932 when its UTF-8 reading has Hangul, private-use or control characters,
-    which is what CP932's rarer kanji such as 﨑 and 德 turn into.
+    is CP932 when its UTF-8 reading has more odd characters than its CP932 reading
+    (see :data:`_ODD_AS_UTF8`), as CP932's 﨑山, 德永 and 莉子 have.
 
     Raises
     ------
@@ -146,15 +154,19 @@ def detect_encoding(
 
 
 def _is_cp932_by_chance(data: bytes, decoded: str) -> bool:
-    """Return whether ``data``, valid UTF-8 as ``decoded``, is CP932 text that
-    happens to be valid UTF-8 too, as the names 﨑山 and 德永 are."""
-    if data.startswith(b"\xef\xbb\xbf") or not _CP932_AS_UTF8.search(decoded):
+    """Return whether ``data``, valid UTF-8 as ``decoded``, reads better as CP932.
+
+    Text valid in both, such as the names 﨑山, 德永 and 莉子 in CP932, is CP932 when
+    its UTF-8 reading has more odd characters than its CP932 reading.
+    """
+    if data.startswith(b"\xef\xbb\xbf") or data.isascii():
         return False
     try:
-        data.decode("cp932")
+        as_cp932 = data.decode("cp932")
     except UnicodeDecodeError:
         return False
-    return True
+    odd_utf8 = len(_ODD_AS_UTF8.findall(decoded))
+    return odd_utf8 > len(_ODD_AS_CP932.findall(as_cp932))
 
 
 def has_lone_surrogate(value: object) -> bool:

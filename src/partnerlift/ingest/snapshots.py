@@ -332,7 +332,7 @@ def reject_repeats(
 
 @dataclass
 class Updates:
-    """The row numbers of the rows that change their stored record.
+    """The row numbers of the rows that change their stored record or its history.
 
     ``changed`` has every such row. ``outdated`` has those of them that were
     observed before the latest history row of their record. Those rows add to
@@ -356,11 +356,16 @@ def apply_updates(
     ``rows`` has a ``row_number`` column and the table's columns; only the columns
     in ``provided`` (those the file has) are compared and written. A deal that is
     open again loses its stored close date, even when the file has no close date.
+
     A deal or partner whose history has a row observed after ``observed_at`` keeps
-    its stored values, and its row of ``rows`` goes to the history only, dated
-    ``observed_at``. The history of the other changed rows is left to
-    :func:`record_deal_history` and :func:`record_partner_history`.
-    Call inside the import's transaction.
+    its stored values. Its row of ``rows`` is compared with the latest history row
+    observed at or before ``observed_at``: when it differs, it is outdated and goes
+    to the history only, dated ``observed_at``; when it is the same, it is a
+    duplicate. A record with no such history row is compared with its stored row
+    instead, and a row that equals it is a duplicate that still goes to the history
+    (change ``inserted``), so the record is known as of ``observed_at``. The
+    history of the other changed rows is left to :func:`record_deal_history` and
+    :func:`record_partner_history`. Call inside the import's transaction.
     """
     none = np.array([], dtype=np.int64)
     keys = KEYS[table]
@@ -379,39 +384,46 @@ def apply_updates(
         if table == "deals":
             differs += " OR " + _deal_close_change(provided)
         join = _key_condition(keys, "i", "t")
-        changed = [
+        changed = {
             row
             for (row,) in db.raw.execute(
                 f"SELECT i.row_number FROM _incoming_rows i JOIN {table} t ON {join} "
                 f"WHERE {differs}"
             ).fetchall()
-        ]
-        outdated: list[int] = []
-        if changed:
-            if table == "deals":
-                _keep_first_snapshot(db, changed)
-            if observed_at is not None and table in HISTORIES:
-                # NOTE: an outdated row is compared with, and completed from, the
-                # newer stored row, not the history as of observed_at. So it adds
-                # no history row when it equals the stored row.
-                outdated = _find_outdated(db, table, changed, observed_at)
-            values = _updated_values(table, provided, compared)
-            current = sorted(set(changed) - set(outdated))
-            if current:
-                assignments = [f"{name} = {value}" for name, value in values.items()]
-                assignments.append("batch_id = ?")
-                db.raw.execute(
-                    f"UPDATE {table} AS t SET {', '.join(assignments)} "
-                    f"FROM _incoming_rows i WHERE {join} AND i.row_number IN "
-                    f"(SELECT unnest(?::BIGINT[]))",
-                    [batch_id, current],
+        }
+        if changed and table == "deals":
+            _keep_first_snapshot(db, sorted(changed))
+        values = _updated_values(table, provided, compared)
+        late = Late({}, set())
+        if observed_at is not None and table in HISTORIES:
+            # NOTE: the columns that the file lacks are still taken from the newer
+            # stored row, both for the comparison and for the history row.
+            late = _compare_late(db, table, values, observed_at)
+        outdated = {
+            row for row, differs_earlier in late.earlier.items() if differs_earlier
+        } | (late.first_seen & changed)
+        current = sorted(changed - set(late.earlier) - late.first_seen)
+        if current:
+            assignments = [f"{name} = {value}" for name, value in values.items()]
+            assignments.append("batch_id = ?")
+            db.raw.execute(
+                f"UPDATE {table} AS t SET {', '.join(assignments)} "
+                f"FROM _incoming_rows i WHERE {join} AND i.row_number IN "
+                f"(SELECT unnest(?::BIGINT[]))",
+                [batch_id, current],
+            )
+        for change, selected in (
+            ("updated", outdated),
+            ("inserted", late.first_seen - changed),
+        ):
+            if selected:
+                _record_outdated(
+                    db, table, values, sorted(selected), change, observed_at, batch_id
                 )
-            if outdated:
-                _record_outdated(db, table, values, outdated, observed_at, batch_id)
     finally:
         db.raw.unregister("_incoming_rows")
     return Updates(
-        np.array(sorted(changed), dtype=np.int64),
+        np.array(sorted(set(current) | outdated), dtype=np.int64),
         np.array(sorted(outdated), dtype=np.int64),
     )
 
@@ -427,49 +439,82 @@ def _updated_values(
     return values
 
 
-def _find_outdated(
-    db: Database, table: str, changed: list[int], observed_at: datetime
-) -> list[int]:
-    """Return the rows of ``_incoming_rows`` among ``changed`` whose record has a
-    history row observed after ``observed_at``."""
-    history, _ = HISTORIES[table]
+@dataclass
+class Late:
+    """The rows of ``_incoming_rows`` whose record has a history row observed
+    after the import's observed_at.
+
+    ``earlier`` maps each such row whose record also has a history row observed
+    at or before it to whether the row differs from the latest of those.
+    ``first_seen`` has the rows whose record has no such history row.
+    """
+
+    earlier: dict[int, bool]
+    first_seen: set[int]
+
+
+def _compare_late(
+    db: Database, table: str, values: dict[str, str], observed_at: datetime
+) -> Late:
+    """Compare the late rows of ``_incoming_rows`` with the history their record
+    had as of ``observed_at``."""
+    history, columns = HISTORIES[table]
     key = KEYS[table][0]
-    return [
-        row
-        for (row,) in db.raw.execute(
-            f"""
-            SELECT i.row_number FROM _incoming_rows i
-            WHERE i.row_number IN (SELECT unnest(?::BIGINT[]))
-              AND ? < (
-                  SELECT max(h.observed_at) FROM {history} h
-                  WHERE h.{key} = i.{key}
-              )
-            """,
-            [changed, observed_at],
-        ).fetchall()
-    ]
+    differs = " OR ".join(
+        f"{values.get(name, f't.{name}')} IS DISTINCT FROM e.{name}" for name in columns
+    )
+    found = db.raw.execute(
+        f"""
+        WITH late AS (
+            SELECT i.row_number, i.{key} FROM _incoming_rows i
+            WHERE ? < (
+                SELECT max(h.observed_at) FROM {history} h WHERE h.{key} = i.{key}
+            )
+        ),
+        earlier AS (
+            -- The row that deals_as_of returns for observed_at.
+            SELECT h.* FROM {history} h
+            WHERE h.observed_at <= ? AND h.{key} IN (SELECT {key} FROM late)
+            QUALIFY row_number() OVER (
+                PARTITION BY h.{key}
+                ORDER BY h.observed_at DESC, h.change DESC, h.rowid DESC
+            ) = 1
+        )
+        SELECT l.row_number, e.{key} IS NOT NULL, {differs}
+        FROM late l
+        JOIN _incoming_rows i ON i.row_number = l.row_number
+        JOIN {table} t ON i.{key} = t.{key}
+        LEFT JOIN earlier e ON e.{key} = i.{key}
+        """,
+        [observed_at, observed_at],
+    ).fetchall()
+    return Late(
+        earlier={row: bool(differs) for row, known, differs in found if known},
+        first_seen={row for row, known, _ in found if not known},
+    )
 
 
 def _record_outdated(
     db: Database,
     table: str,
     values: dict[str, str],
-    outdated: list[int],
+    selected: list[int],
+    change: str,
     observed_at: datetime,
     batch_id: str,
 ) -> None:
-    """Append the ``outdated`` rows to the history, with the file's values and the
+    """Append the ``selected`` rows to the history, with the file's values and the
     stored values of the columns the file does not have."""
     history, columns = HISTORIES[table]
     key = KEYS[table][0]
-    selected = ", ".join(values.get(name, f"t.{name}") for name in columns)
+    picked = ", ".join(values.get(name, f"t.{name}") for name in columns)
     db.raw.execute(
         f"INSERT INTO {history} ({key}, observed_at, change, batch_id, "
         f"{', '.join(columns)}) "
-        f"SELECT i.{key}, ?, 'updated', ?, {selected} "
+        f"SELECT i.{key}, ?, ?, ?, {picked} "
         f"FROM _incoming_rows i JOIN {table} t ON i.{key} = t.{key} "
         f"WHERE i.row_number IN (SELECT unnest(?::BIGINT[]))",
-        [observed_at, batch_id, outdated],
+        [observed_at, change, batch_id, selected],
     )
 
 

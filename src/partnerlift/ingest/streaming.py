@@ -102,12 +102,13 @@ register(
         },
         "ingest.late_bytes_other_encoding": {
             "en": "{path}: the bytes near position {position} are not valid "
-            "{encoding}, the encoding of the start of the file. Save the whole file "
-            "in one encoding (UTF-8, or CP932 from Excel) and import it again.",
-            "ja": "{path}: 位置 {position} 付近のバイトが、ファイル先頭の文字コード "
-            "{encoding} として正しくありません。ファイル全体を一つの文字コード "
-            "(UTF-8、または Excel の CP932) で保存し、もう一度インポートして"
-            "ください。",
+            "{encoding}, the encoding found earlier in the file. Name the file's "
+            "encoding with --encoding (such as cp932 or utf-8), or save the whole "
+            "file in one encoding and import it again.",
+            "ja": "{path}: 位置 {position} 付近のバイトが、ファイルの前の部分から"
+            "判定した文字コード {encoding} として正しくありません。--encoding で"
+            "ファイルの文字コード (cp932 や utf-8 など) を指定するか、ファイル全体を"
+            "一つの文字コードで保存し、もう一度インポートしてください。",
         },
     }
 )
@@ -224,8 +225,8 @@ def import_streamed(
     # DuckDB draws a progress bar on the terminal for long statements, which would
     # mix with the command's output.
     db.raw.execute("SET enable_progress_bar = false")
-    prefix = f".{db.path.stem}.import-"
-    _remove_stale_stages(db.path.parent, prefix)
+    prefix = stage_prefix(db)
+    remove_stale_stages(db)
     with tempfile.TemporaryDirectory(prefix=prefix, dir=db.path.parent) as folder:
         stage = _Stage(db, table, batch_id, Path(folder))
         with collection_paused():
@@ -257,13 +258,18 @@ def import_streamed(
     return result
 
 
-def _remove_stale_stages(folder: Path, prefix: str) -> None:
+def stage_prefix(db: Database) -> str:
+    """Return the name start of the staging folders of ``db``'s imports."""
+    return f".{db.path.stem}.import-"
+
+
+def remove_stale_stages(db: Database) -> None:
     """Remove the staging folders that an import killed before its end left.
 
     The open database is this process's alone, so no other import of it is
     running.
     """
-    for stale in folder.glob(f"{prefix}*"):
+    for stale in db.path.parent.glob(f"{stage_prefix(db)}*"):
         if stale.is_dir():
             logger.info("Removing %s, left by an import that did not finish", stale)
             shutil.rmtree(stale, ignore_errors=True)

@@ -61,10 +61,12 @@ register(
             "(OpenAPI: /openapi.json)",
         },
         "cli.import.invalid_observed_at": {
-            "en": "Invalid --observed-at {value!r}: expected a date such as "
-            "'2024-04-01' or a timestamp such as '2024-04-01T09:00:00+09:00'.",
-            "ja": "--observed-at {value!r} が不正です。'2024-04-01' のような日付か、"
-            "'2024-04-01T09:00:00+09:00' のような日時を書いてください。",
+            "en": "Invalid --observed-at {value!r}: expected a date from 1900 to "
+            "2199 such as '2024-04-01' or a timestamp such as "
+            "'2024-04-01T09:00:00+09:00'.",
+            "ja": "--observed-at {value!r} が不正です。1900 年から 2199 年までの、"
+            "'2024-04-01' のような日付か '2024-04-01T09:00:00+09:00' のような日時を"
+            "書いてください。",
         },
         "cli.import.profile_not_found": {
             "en": "Profile {name!r} not found. Use one of: {profiles}.",

@@ -26,6 +26,7 @@ from partnerlift.ingest.batches import (
     list_batches,
     rejected_rows,
 )
+from partnerlift.ingest.convert import EARLIEST, LATEST
 from partnerlift.ingest.messages import text
 from partnerlift.ingest.pending import (
     PENDING_COLUMNS,
@@ -137,7 +138,9 @@ def run_import(
     if observed_at is not None:
         try:
             observed = parse_instant(observed_at, workspace.zone)
-        except ValueError:
+        except (ValueError, OverflowError):
+            observed = None
+        if observed is None or not EARLIEST <= observed < LATEST:
             message = text(
                 "cli.import.invalid_observed_at", workspace.locale, value=observed_at
             )
