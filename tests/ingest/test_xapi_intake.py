@@ -3,6 +3,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
+
 from partnerlift.ingest import import_file
 from partnerlift.ingest.xapi import import_xapi
 from partnerlift.settings import create_workspace
@@ -384,3 +386,14 @@ def test_mbox_without_mailto_rejected(database, workspace, tmp_path):
         f"Invalid xAPI statement: invalid mbox {EMAIL!r}: it must be a mailto IRI "
         "such as 'mailto:aiko@example.jp'."
     ]
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "\ufeff"])
+def test_empty_statement_file(database, workspace, tmp_path, content):
+    path = tmp_path / "statements.jsonl"
+    path.write_text(content, encoding="utf-8")
+
+    result = import_xapi(database, workspace, path)
+
+    assert result.read == 0
+    assert result.inserted == 0

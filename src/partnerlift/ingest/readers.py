@@ -45,10 +45,11 @@ YEN_BACKSLASH_ENCODINGS = frozenset(
 )
 
 # Signs that text valid in both UTF-8 and CP932 is read the wrong way. CP932's second
-# byte is often an ASCII letter, so CP932 read as UTF-8 gives a character of another
-# script followed by a letter (莉子 reads 从q, 﨑山 reads 핎R), or rare blocks: Hangul
-# jamo, Yi, Phags-pa and others, private use, control characters. UTF-8 read as CP932
-# gives half-width katakana next to kanji, kana or Latin letters (Café reads Caﾃｩ).
+# byte is often an ASCII letter. So CP932 read as UTF-8 gives a character of another
+# script followed by a letter (莉子 reads 从q, 﨑山 reads 핎R), or characters of rare
+# blocks: Hangul jamo, Yi, Phags-pa, private use, control characters. UTF-8 read as
+# CP932 gives half-width katakana next to kanji, kana or Latin letters (Café reads
+# Caﾃｩ).
 _ODD_AS_UTF8 = re.compile(
     "[\u0080-\u009f\u1100-\u11ff\u3130-\u318f\ua000-\uabff\ue000-\uf8ff]"
     "|[^\u0000-\u024f\\s\u3000-\u303f\uff01-\uff60][@-~]"
@@ -281,7 +282,7 @@ def check_encoding(name: str, locale: str = "en") -> str:
     Raises
     ------
     InputError
-        If Python knows no encoding of that name.
+        If Python has no encoding of that name.
     """
     try:
         return codecs.lookup(name).name

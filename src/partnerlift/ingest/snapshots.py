@@ -359,9 +359,9 @@ def apply_updates(
 
     A deal or partner whose history has a row observed after ``observed_at`` keeps
     its stored values. Its row of ``rows`` is compared with the latest history row
-    observed at or before ``observed_at``: when it differs, it is outdated and goes
-    to the history only, dated ``observed_at``; when it is the same, it is a
-    duplicate. A record with no such history row is compared with its stored row
+    observed at or before ``observed_at``. A row that differs from it is outdated
+    and goes to the history only, dated ``observed_at``. A row that is the same is
+    a duplicate. A record with no such history row is compared with its stored row
     instead, and a row that equals it is a duplicate that still goes to the history
     (change ``inserted``), so the record is known as of ``observed_at``. The
     history of the other changed rows is left to :func:`record_deal_history` and
@@ -417,7 +417,7 @@ def apply_updates(
             ("inserted", late.first_seen - changed),
         ):
             if selected:
-                _record_outdated(
+                _record_late_rows(
                     db, table, values, sorted(selected), change, observed_at, batch_id
                 )
     finally:
@@ -494,7 +494,7 @@ def _compare_late(
     )
 
 
-def _record_outdated(
+def _record_late_rows(
     db: Database,
     table: str,
     values: dict[str, str],

@@ -20,8 +20,7 @@ file:
   rejected with the line of the staged row otherwise.
 
 What still grows with the file is 16 bytes for each distinct event without an id,
-and, when the rows are stored, DuckDB's index of the table's keys
-(docs/benchmarks.md).
+and DuckDB's memory for the final copy (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -229,6 +229,9 @@ def read_statements(path: str | Path) -> list[tuple[int, Any, str]]:
     content = path.read_bytes().decode(detect_encoding(path.read_bytes()))
     content = content.removeprefix("\ufeff")
     stripped = content.lstrip()
+    if not stripped:
+        # An empty export has no statements, as an empty array has none.
+        return []
     first_line = stripped.split("\n", 1)[0]
     lines_suffix = path.suffix.lower() in {".jsonl", ".ndjson"}
     if stripped.startswith("{") and (lines_suffix or _parses(first_line)):
