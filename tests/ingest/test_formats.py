@@ -529,3 +529,27 @@ def test_empty_files_import_nothing(database, workspace, tmp_path, name, content
 
     assert result.read == 0
     assert result.inserted == 0
+
+
+def test_totals_row_with_amounts_is_footer(database, workspace, tmp_path):
+    # Salesforce puts the sum of the Amount column in the totals row.
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        DEALS_HEADER
+        + "D1,P1,2024-04-01,won,1000\n"
+        + "D2,P1,2024-04-02,open,2000\n"
+        + '"Grand Totals (2 records)","","","","3,000"\n'
+        + '"Copyright (c) 2000-2024 salesforce.com, inc. All rights reserved."\n',
+        encoding="utf-8",
+    )
+
+    result = import_file(database, workspace, "deals", path)
+
+    assert result.read == 2
+    assert result.inserted == 2
+    assert result.footer == 2
+
+
+def test_folder_given_as_file(database, workspace, tmp_path):
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        import_file(database, workspace, "events", tmp_path)

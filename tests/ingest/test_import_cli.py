@@ -223,3 +223,19 @@ def test_observed_at_out_of_range(workspace, tmp_path):
 
     assert [result.exit_code for result in results] == [1, 1, 1]
     assert all("from 1900 to 2199" in result.stderr for result in results)
+
+
+def test_rejected_value_shown_as_written(workspace, tmp_path):
+    # A UTF-8 file, where a backslash is no yen sign, so the amount is rejected.
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        "deal_id,partner_id,created_at,status,amount\nD1,山田,2024-04-01,won,\\500\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+
+    result = runner.invoke(
+        app, ["--workspace", str(workspace.root), "import", "deals", str(path)]
+    )
+
+    assert "(value '\\500')" in result.stderr

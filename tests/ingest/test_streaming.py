@@ -342,9 +342,7 @@ def test_japanese_errors_in_chunks(tmp_path: Path) -> None:
 
     assert "が見出しに 2 回出てきます" in str(header_error.value)
     assert "'action'" in str(header_error.value)
-    assert "判定した文字コード utf-8 として正しくありません" in str(
-        bytes_error.value
-    )
+    assert "判定した文字コード utf-8 として正しくありません" in str(bytes_error.value)
     assert "late.csv" in str(bytes_error.value)
 
 
@@ -388,3 +386,27 @@ def test_stale_stage_folder_removed(
 
     assert result.inserted == 1
     assert not stale.exists()
+
+
+def test_totals_row_at_chunk_end(tmp_path: Path) -> None:
+    # Three deals, then a totals row with an amount and a copyright line: with
+    # chunks of 4 rows, the totals row is the last of the first chunk.
+    content = (
+        b"deal_id,partner_id,created_at,status,amount\n"
+        b"D1,P1,2024-04-01,won,1000\n"
+        b"D2,P1,2024-04-02,open,2000\n"
+        b"D3,P1,2024-04-03,lost,500\n"
+        b'"Grand Totals (3 records)","","","","3,500"\n'
+        b'"Copyright (c) 2000-2024 salesforce.com, inc."\n'
+    )
+    path = tmp_path / "deals.csv"
+    path.write_bytes(content)
+    workspace = create_workspace(tmp_path / "ws", timezone="Asia/Tokyo")
+    db = Database(workspace.database_path)
+
+    result = import_file(db, workspace, "deals", path, chunk_rows=4)
+    db.close()
+
+    assert result.read == 3
+    assert result.inserted == 3
+    assert result.footer == 2

@@ -11,6 +11,12 @@ register(
             "en": "File not found: {path!r}. Check the path.",
             "ja": "ファイル {path!r} が見つかりません。パスを確認してください。",
         },
+        "ingest.path_is_folder": {
+            "en": "{path!r} is a folder, not a file. Give the path of the file to "
+            "import.",
+            "ja": "{path!r} はフォルダーで、ファイルではありません。インポートする"
+            "ファイルのパスを指定してください。",
+        },
         "ingest.xls_unsupported": {
             "en": "{path}: old Excel workbooks (.xls) are not supported. Save the "
             "file as .xlsx or as CSV UTF-8 in Excel and import it again.",

@@ -67,6 +67,9 @@ _FOOTER_START = re.compile(
     r"総計|合計|作成者)"
 )
 
+# The totals row of a report export, which may have values in its other columns.
+_TOTALS_ROW = re.compile(r"(?i)^\s*(grand totals?\b|総計)")
+
 
 @dataclass
 class MalformedRow:
@@ -227,6 +230,8 @@ def read_source(
         an encoding that cannot be detected.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(text("ingest.path_is_folder", locale, path=str(path)))
     if not path.is_file():
         raise NotFoundError(text("ingest.file_not_found", locale, path=str(path)))
     suffix = path.suffix.lower()
@@ -388,13 +393,17 @@ def _footer_start(records: list[tuple[int, list[str]]], width: int) -> int:
     """Return the index of the first footer record, or ``len(records)`` if none.
 
     A footer is the run of one-field records at the end of a file with two or more
-    columns, after a blank line or starting with a known footer word.
+    columns, after a blank line or starting with a known footer word, and a "Grand
+    Totals" or 総計 row just before that run or at the end.
     """
     if width < 2:
         return len(records)
     start = len(records)
     while start > 0 and len(records[start - 1][1]) <= 1:
         start -= 1
+    if start > 0 and _TOTALS_ROW.match(records[start - 1][1][0]):
+        # A totals row that fills the amount columns begins the footer too.
+        return start - 1
     block = [record for _, record in records[start:]]
     if not any(not _is_blank(record) for record in block):
         return len(records)

@@ -60,6 +60,7 @@ from partnerlift.ingest.importer import (
 from partnerlift.ingest.mapping import Mapping
 from partnerlift.ingest.messages import text
 from partnerlift.ingest.readers import (
+    _TOTALS_ROW,
     MalformedRow,
     SourceRows,
     _cell_text,
@@ -709,6 +710,8 @@ def _csv_chunks(
             cut = len(records)
             if width >= 2:
                 while cut > 0 and len(records[cut - 1][1]) <= 1:
+                    cut -= 1
+                if cut > 0 and _TOTALS_ROW.match(records[cut - 1][1][0]):
                     cut -= 1
             if cut == 0:
                 continue

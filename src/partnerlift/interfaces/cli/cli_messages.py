@@ -14,7 +14,7 @@ register(
         "cli.error": {"en": "Error:", "ja": "エラー:"},
         "cli.problem.line": {"en": "line {line}", "ja": "{line} 行目"},
         "cli.problem.field": {"en": "field {field!r}", "ja": "項目 {field!r}"},
-        "cli.problem.value": {"en": " (value {value!r})", "ja": "（値 {value!r}）"},
+        "cli.problem.value": {"en": " (value {value})", "ja": "（値 {value}）"},
         "cli.problem.separator": {"en": ", ", "ja": "、"},
         "cli.problem.more": {
             "en": "... and {count} more",
@@ -167,10 +167,19 @@ def describe_problem(problem: Problem, locale: str) -> str:
     prefix = text("cli.problem.separator", locale).join(where)
     value = ""
     if problem.value is not None:
-        value = text("cli.problem.value", locale, value=problem.value)
+        value = text("cli.problem.value", locale, value=_quoted(problem.value))
     if prefix:
         return f"{prefix}: {problem.reason}{value}"
     return f"{problem.reason}{value}"
+
+
+def _quoted(value: object) -> str:
+    """Return a value as a person wrote it, in quotes: unlike ``repr``, a backslash
+    (the yen sign of CP932 files) is not doubled."""
+    if not isinstance(value, str) or any(ord(char) < 32 for char in value):
+        return repr(value)
+    quote = '"' if "'" in value else "'"
+    return f"{quote}{value}{quote}"
 
 
 def describe_error(error: PartnerliftError, locale: str) -> str:

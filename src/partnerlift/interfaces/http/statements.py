@@ -90,7 +90,11 @@ class StatementStore:
             try:
                 parsed.append(parse_statement(item, {}, now, "xapi"))
             except StatementError as error:
-                problems.append(Problem(None, index + 1, None, None, str(error)))
+                problems.append(
+                    Problem(
+                        None, index + 1, None, None, error.reason(self.workspace.locale)
+                    )
+                )
         if problems:
             raise _invalid_statements(problems, sent)
         problems = self._conversion_problems(parsed)
