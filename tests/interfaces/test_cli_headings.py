@@ -71,6 +71,8 @@ def test_imports_json_keys_japanese(ja_workspace, tmp_path):
     assert result.exit_code == 0
     assert "started_at" in batches[0]
     assert "table_name" in batches[0]
+    # The deals file has no character outside ASCII.
+    assert batches[0]["encoding"] == "ascii"
 
 
 def test_imports_show_headings_japanese(ja_workspace, tmp_path):

@@ -16,6 +16,7 @@ BATCH_COLUMNS = [
     "batch_id",
     "table_name",
     "file",
+    "encoding",
     "started_at",
     "read",
     "inserted",

@@ -101,6 +101,7 @@ register(
         "cli.column.batch_id": {"en": "batch_id", "ja": "バッチ ID"},
         "cli.column.table_name": {"en": "table_name", "ja": "テーブル"},
         "cli.column.file": {"en": "file", "ja": "ファイル"},
+        "cli.column.encoding": {"en": "encoding", "ja": "文字コード"},
         "cli.column.started_at": {"en": "started_at", "ja": "開始日時（UTC）"},
         "cli.column.read": {"en": "read", "ja": "読み込み"},
         "cli.column.inserted": {"en": "inserted", "ja": "追加"},
