@@ -397,3 +397,41 @@ def test_empty_statement_file(database, workspace, tmp_path, content):
 
     assert result.read == 0
     assert result.inserted == 0
+
+
+def test_wrong_types_rejected_not_stuck(database, workspace, tmp_path):
+    # Line 1 has a number as object id, line 2 a number as timestamp, line 3 a lone
+    # surrogate; line 4 is valid and waits for user u1.
+    def statement(number: int, object_id: object, timestamp: object) -> str:
+        return json.dumps(
+            {
+                "id": f"10000000-0000-4000-8000-00000000000{number}",
+                "actor": {"account": {"homePage": "http://lms", "name": "u1"}},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                "object": {"id": object_id},
+                "timestamp": timestamp,
+            }
+        )
+
+    moment = "2024-08-05T09:00:00+09:00"
+    lines = [
+        statement(1, 5, moment),
+        statement(2, "http://x/a", 1722816000),
+        statement(3, "http://x/\ud800", moment),
+        statement(4, "http://x/b", moment),
+    ]
+    path = tmp_path / "statements.jsonl"
+    # json.dumps writes the lone surrogate as the escape \ud800.
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    users = tmp_path / "users.csv"
+    users.write_text("user_id,partner_id\nu1,P1\n", encoding="utf-8")
+
+    result = import_xapi(database, workspace, path)
+    import_file(database, workspace, "users", users)
+    events = database.query("SELECT asset_id FROM events")["asset_id"].tolist()
+
+    assert [problem.line for problem in result.problems] == [1, 2, 3]
+    assert "object.id must be a text" in result.problems[0].reason
+    assert "timestamp must be a text" in result.problems[1].reason
+    assert result.filtered == 1
+    assert events == ["http://x/b"]

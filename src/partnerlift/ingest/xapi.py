@@ -35,7 +35,12 @@ from partnerlift.errors import InputError, NotFoundError, Problem
 from partnerlift.ingest.importer import ImportResult, import_source, prepare_rows
 from partnerlift.ingest.mapping import Mapping, MappingFile
 from partnerlift.ingest.messages import text
-from partnerlift.ingest.readers import MalformedRow, SourceRows, detect_encoding
+from partnerlift.ingest.readers import (
+    MalformedRow,
+    SourceRows,
+    detect_encoding,
+    has_lone_surrogate,
+)
 from partnerlift.settings import Workspace
 from partnerlift.settings.messages import register
 from partnerlift.store import Database
@@ -103,6 +108,18 @@ register(
         "xapi.missing_key": {
             "en": "missing {key!r}",
             "ja": "{key!r} がありません",
+        },
+        "xapi.wrong_type": {
+            "en": "{field} must be {kind}, not {value}",
+            "ja": "{field} には{kind}を書いてください（値 {value}）",
+        },
+        "xapi.kind.text": {"en": "a text", "ja": "文字列"},
+        "xapi.kind.boolean": {"en": "true or false", "ja": "真偽値 (true か false)"},
+        "xapi.lone_surrogate": {
+            "en": "a text has a \\ud800 to \\udfff escape that stands alone, which "
+            "is no Unicode character",
+            "ja": "テキストに単独の \\ud800 から \\udfff のエスケープがあり、"
+            "Unicode の文字になりません",
         },
         "xapi.missing_verb_id": {
             "en": "missing verb id",
@@ -172,13 +189,22 @@ class StatementError(ValueError):
     """
 
     def __init__(self, message_id: str, **fields: object) -> None:
-        super().__init__(text(message_id, "en", **fields))
         self.message_id = message_id
         self.fields = fields
+        super().__init__(self.reason("en"))
 
     def reason(self, locale: str) -> str:
         """Return the reason in ``locale`` (``en`` or ``ja``)."""
-        return text(self.message_id, locale, **self.fields)
+        shown = {
+            name: text(value, locale) if isinstance(value, _Kind) else value
+            for name, value in self.fields.items()
+        }
+        return text(self.message_id, locale, **shown)
+
+
+class _Kind(str):
+    """A field of a reason that is itself a message id, shown in the reason's
+    language."""
 
 
 class InvalidJsonLine(InputError):
@@ -652,6 +678,7 @@ def parse_statement(
     verb = value["verb"].get("id")
     if not isinstance(verb, str) or not verb:
         raise StatementError("xapi.missing_verb_id")
+    _check_types(value)
     statement_id = value.get("id")
     if statement_id is None:
         canonical = json.dumps(value, sort_keys=True, ensure_ascii=False)
@@ -671,6 +698,47 @@ def parse_statement(
     cells["occurred_at"] = timestamp or stored_at.isoformat() + "+00:00"
     cells["kind"] = "voiding" if voids else "event"
     return Statement(statement_id, verb, actor, voids, value, cells)
+
+
+# The statement fields that are stored as text or as a flag, by their path.
+_TEXT_FIELDS = (
+    ("timestamp",),
+    ("stored",),
+    ("object", "id"),
+    ("context", "registration"),
+    ("actor", "account", "name"),
+    ("actor", "account", "homePage"),
+    ("actor", "mbox"),
+    ("actor", "mbox_sha1sum"),
+)
+_FLAG_FIELDS = (("result", "success"), ("result", "completion"))
+
+
+def _check_types(value: dict[str, Any]) -> None:
+    """Raise a :class:`StatementError` for a field of the wrong JSON type, such as
+    a number as timestamp, before it reaches a text column."""
+    if has_lone_surrogate(value):
+        raise StatementError("xapi.lone_surrogate")
+    for path, kind, wanted in [
+        *((path, "text", str) for path in _TEXT_FIELDS),
+        *((path, "boolean", bool) for path in _FLAG_FIELDS),
+    ]:
+        found: Any = value
+        for key in path:
+            found = found.get(key) if isinstance(found, dict) else None
+        present = isinstance(found, dict) or found is not None
+        parent: Any = value
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and path[-1] in parent:
+            present = True
+        if present and not isinstance(found, wanted):
+            raise StatementError(
+                "xapi.wrong_type",
+                field=".".join(path),
+                kind=_Kind(f"xapi.kind.{kind}"),
+                value=json.dumps(found, ensure_ascii=False),
+            )
 
 
 def _event_cells(
