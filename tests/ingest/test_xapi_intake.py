@@ -400,8 +400,8 @@ def test_empty_statement_file(database, workspace, tmp_path, content):
 
 
 def test_wrong_types_rejected_not_stuck(database, workspace, tmp_path):
-    # Line 1 has a number as object id, line 2 a number as timestamp, line 3 a lone
-    # surrogate; line 4 is valid and waits for user u1.
+    # Line 1 has a number as object id, line 2 a number as timestamp and line 3 a
+    # lone surrogate. Line 4 is valid and waits for user u1.
     def statement(number: int, object_id: object, timestamp: object) -> str:
         return json.dumps(
             {

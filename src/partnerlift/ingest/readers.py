@@ -362,10 +362,31 @@ def read_csv(
         previous_end = reader.line_num
     footer_start = _footer_start(records, width)
     footer = sum(1 for _, record in records[footer_start:] if not _is_blank(record))
+    if footer:
+        logger.info("Skipped %d footer lines at the end of %s", footer, path)
+    return csv_source_rows(
+        path, encoding, columns, records[:footer_start], footer, locale
+    )
+
+
+def csv_source_rows(
+    path: Path,
+    encoding: str,
+    columns: list[str],
+    records: list[tuple[int, list[str]]],
+    footer: int,
+    locale: str,
+) -> SourceRows:
+    """Build :class:`SourceRows` from ``(line, fields)`` records of delimited text.
+
+    Blank records are skipped, and a record with another number of fields than
+    the header is a malformed row.
+    """
+    width = len(columns)
     rows: list[list[str]] = []
     lines: list[int] = []
     malformed: list[MalformedRow] = []
-    for start, record in records[:footer_start]:
+    for start, record in records:
         if (_is_blank(record) and width > 1) or not record:
             continue
         if len(record) != width:
@@ -376,8 +397,6 @@ def read_csv(
             continue
         rows.append(record)
         lines.append(start)
-    if footer:
-        logger.info("Skipped %d footer lines at the end of %s", footer, path)
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
     frame = frame.replace("", None) if len(frame) else frame
     return SourceRows(

@@ -10,8 +10,8 @@ of a deal or partner only adds to its history, and the stored row keeps the newe
 values.
 
 Within one file, a row whose key an earlier row has is a duplicate when every value
-the file gives is the same. Otherwise it is rejected, because one file is one
-snapshot and cannot say which of two different rows is right.
+the file gives is the same. Otherwise it is rejected: one file is one snapshot, so
+nothing in it tells which of two different rows is right.
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ from partnerlift.ingest.readers import (
     _footer_start,
     _is_blank,
     _sniff_delimiter,
+    csv_source_rows,
     detect_encoding,
     has_lone_surrogate,
 )
@@ -715,7 +716,9 @@ def _csv_chunks(
                     cut -= 1
             if cut == 0:
                 continue
-            yield _csv_rows(path, stream.encoding, columns, records[:cut], 0, locale)
+            yield csv_source_rows(
+                path, stream.encoding, columns, records[:cut], 0, locale
+            )
             emitted = True
             stream.report()
             records = records[cut:]
@@ -724,47 +727,16 @@ def _csv_chunks(
         if footer:
             logger.info("Skipped %d footer lines at the end of %s", footer, path)
         if records[:footer_start] or not emitted:
-            chunk = _csv_rows(
+            chunk = csv_source_rows(
                 path, stream.encoding, columns, records[:footer_start], footer, locale
             )
         else:
-            chunk = _csv_rows(path, stream.encoding, columns, [], footer, locale)
+            chunk = csv_source_rows(path, stream.encoding, columns, [], footer, locale)
         stream.report()
         yield chunk
     finally:
         # Closes the file also when the header is rejected.
         blocks.close()
-
-
-def _csv_rows(
-    path: Path,
-    encoding: str,
-    columns: list[str],
-    records: list[tuple[int, list[str]]],
-    footer: int,
-    locale: str,
-) -> SourceRows:
-    """Return records as :class:`SourceRows`, as :func:`read_csv` builds them."""
-    width = len(columns)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    malformed: list[MalformedRow] = []
-    for start, record in records:
-        if (_is_blank(record) and width > 1) or not record:
-            continue
-        if len(record) != width:
-            reason = text(
-                "ingest.field_count", locale, found=len(record), expected=width
-            )
-            malformed.append(MalformedRow(start, reason, json.dumps(record)))
-            continue
-        rows.append(record)
-        lines.append(start)
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    frame = frame.replace("", None) if len(frame) else frame
-    return SourceRows(
-        path, encoding, columns, frame, np.array(lines), malformed, footer, locale
-    )
 
 
 def _jsonl_lines(blocks: Iterator[str]) -> Iterator[str]:

@@ -195,11 +195,11 @@ class StatementError(ValueError):
 
     def reason(self, locale: str) -> str:
         """Return the reason in ``locale`` (``en`` or ``ja``)."""
-        shown = {
+        fields = {
             name: text(value, locale) if isinstance(value, _Kind) else value
             for name, value in self.fields.items()
         }
-        return text(self.message_id, locale, **shown)
+        return text(self.message_id, locale, **fields)
 
 
 class _Kind(str):
@@ -719,20 +719,17 @@ def _check_types(value: dict[str, Any]) -> None:
     a number as timestamp, before it reaches a text column."""
     if has_lone_surrogate(value):
         raise StatementError("xapi.lone_surrogate")
-    for path, kind, wanted in [
+    for path, kind, expected in [
         *((path, "text", str) for path in _TEXT_FIELDS),
         *((path, "boolean", bool) for path in _FLAG_FIELDS),
     ]:
-        found: Any = value
-        for key in path:
-            found = found.get(key) if isinstance(found, dict) else None
-        present = isinstance(found, dict) or found is not None
         parent: Any = value
         for key in path[:-1]:
             parent = parent.get(key) if isinstance(parent, dict) else None
-        if isinstance(parent, dict) and path[-1] in parent:
-            present = True
-        if present and not isinstance(found, wanted):
+        if not isinstance(parent, dict) or path[-1] not in parent:
+            continue
+        found = parent[path[-1]]
+        if not isinstance(found, expected):
             raise StatementError(
                 "xapi.wrong_type",
                 field=".".join(path),
